@@ -1,0 +1,33 @@
+import type { RequestHandler, Response } from 'express';
+import type { Scope } from '@linebacker/domain';
+import { unauthenticated, type Authenticate, type Principal } from './authenticate.js';
+import { Problem } from './problem.js';
+
+const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
+
+/** Every route behind this needs `Authorization: Bearer <token>`; the principal lands in res.locals. */
+export function requireToken(authenticate: Authenticate): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.header('authorization');
+    if (!header) throw unauthenticated('an Authorization: Bearer <token> header is required');
+    const token = BEARER.exec(header)?.[1];
+    if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+    res.locals.principal = await authenticate(token);
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  if (!principal) throw new Error('route is not behind requireToken');
+  return principal;
+}
+
+export function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    if (!principalOf(res).scopes.has(scope)) {
+      throw new Problem(403, 'missing-scope', 'Forbidden', `this operation needs the scope ${scope}`);
+    }
+    next();
+  };
+}

@@ -1,0 +1,50 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { getBackupJob, listBackupJobs, upsertBackupJob, type Queryable } from '@linebacker/db';
+import { validateBackupJobDefinition, validateBackupJobId, validateWith } from '@linebacker/domain';
+import { requireScope } from './auth-middleware.js';
+import { jsonBody } from './json-body.js';
+import { notFoundProblem, validationProblem } from './problem.js';
+import { decodeCursor, encodeCursor } from './representation.js';
+
+const jobLocation = (id: string): string => `/api/v1/backup-jobs/${encodeURIComponent(id)}`;
+
+const listQuerySchema = z.object({
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 500' })
+    .int('must be a whole number from 1 to 500')
+    .min(1, 'must be a whole number from 1 to 500')
+    .max(500, 'must be a whole number from 1 to 500')
+    .default(100),
+  cursor: z.string().transform(decodeCursor).optional(),
+});
+
+/** The backup job catalogue (SPEC §3, §5.3); every route needs `jobs:admin`. */
+export function backupJobsRoutes(db: Queryable): Router {
+  const router = Router();
+  router.use(requireScope('jobs:admin'));
+
+  router.put('/:id', jsonBody, async (req, res) => {
+    const id = validateBackupJobId(req.params.id);
+    const definition = validateBackupJobDefinition(req.body as unknown);
+    const errors = [...(id.ok ? [] : id.errors), ...(definition.ok ? [] : definition.errors)];
+    if (!id.ok || !definition.ok) throw validationProblem(errors, 'backup job');
+    const { job, created } = await upsertBackupJob(db, { backupJobId: id.value, ...definition.value });
+    res.status(created ? 201 : 200).location(jobLocation(job.backupJobId)).json(job);
+  });
+
+  router.get('/:id', async (req, res) => {
+    const job = await getBackupJob(db, req.params.id);
+    if (!job) throw notFoundProblem(`no backup job ${req.params.id}`);
+    res.json(job);
+  });
+
+  router.get('/', async (req, res) => {
+    const query = validateWith(listQuerySchema, req.query);
+    if (!query.ok) throw validationProblem(query.errors, 'query');
+    const page = await listBackupJobs(db, { after: query.value.cursor, limit: query.value.limit });
+    res.json({ items: page.items, nextCursor: encodeCursor(page.next) });
+  });
+
+  return router;
+}

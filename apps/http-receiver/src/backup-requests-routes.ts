@@ -1,0 +1,79 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { getBackupRequestWithHistory, listBackupRequests, type Pool } from '@linebacker/db';
+import { BACKUP_JOB_ID_PATTERN, REQUEST_STATUSES, validateWith } from '@linebacker/domain';
+import { acceptBackupRequest, type AcceptDeps } from './accept-backup-request.js';
+import { principalOf, requireScope } from './auth-middleware.js';
+import { jsonBody } from './json-body.js';
+import { notFoundProblem, validationProblem } from './problem.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  requestLocation,
+  requestRepresentation,
+  requestWithHistoryRepresentation,
+} from './representation.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The admin scope lets a caller read every client's requests (SPEC §5.1). */
+const ADMIN_SCOPE = 'jobs:admin';
+
+const listQuerySchema = z.object({
+  status: z.enum(REQUEST_STATUSES, { error: `must be one of ${REQUEST_STATUSES.join(', ')}` }).optional(),
+  backupJobId: z.string().regex(BACKUP_JOB_ID_PATTERN, 'must be a backup job id').optional(),
+  since: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z' })
+    .or(z.iso.date({ error: 'must be an ISO 8601 date or timestamp' }))
+    .transform((value) => new Date(value))
+    .optional(),
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 100' })
+    .int('must be a whole number from 1 to 100')
+    .min(1, 'must be a whole number from 1 to 100')
+    .max(100, 'must be a whole number from 1 to 100')
+    .default(20),
+  cursor: z
+    .string()
+    .transform(decodeCursor)
+    .refine((position) => /^\d{1,19}$/.test(position), 'is not a cursor this API returned')
+    .optional(),
+});
+
+export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool }): Router {
+  const router = Router();
+
+  router.post('/', requireScope('requests:write'), jsonBody, async (req, res) => {
+    const result = await acceptBackupRequest(deps, {
+      requesterId: principalOf(res).clientId,
+      body: req.body as unknown,
+      idempotencyKey: req.header('idempotency-key'),
+      traceId: res.locals.traceId as string,
+    });
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(result.status).location(requestLocation(result.body.backupRequestId)).json(result.body);
+  });
+
+  router.get('/', requireScope('requests:read'), async (req, res) => {
+    const query = validateWith(listQuerySchema, req.query);
+    if (!query.ok) throw validationProblem(query.errors, 'query');
+    const { cursor, ...filter } = query.value;
+    const page = await listBackupRequests(deps.pool, {
+      ...filter,
+      requesterId: principalOf(res).clientId,
+      before: cursor,
+    });
+    res.json({ items: page.items.map(requestRepresentation), nextCursor: encodeCursor(page.next) });
+  });
+
+  router.get('/:id', requireScope('requests:read'), async (req, res) => {
+    const id = String(req.params.id);
+    const principal = principalOf(res);
+    const request = UUID.test(id) ? await getBackupRequestWithHistory(deps.pool, id) : undefined;
+    if (!request || (request.requesterId !== principal.clientId && !principal.scopes.has(ADMIN_SCOPE))) {
+      throw notFoundProblem(`no backup request ${id}`);
+    }
+    res.json(requestWithHistoryRepresentation(request));
+  });
+
+  return router;
+}

@@ -1,0 +1,62 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '@linebacker/db';
+import { Problem, notFoundProblem } from './problem.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export function sendProblem(res: Response, problem: Problem): void {
+  for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
+  res
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(
+      JSON.stringify({
+        type: problem.type,
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        instance: res.req.originalUrl,
+        ...(problem.extra.errors ? { errors: problem.extra.errors } : {}),
+      }),
+    );
+}
+
+/** body-parser's error types, mapped to the problems a client can act on. */
+function bodyParserProblem(err: { type?: unknown; limit?: unknown }): Problem | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new Problem(413, 'body-too-large', 'Body too large', `the body must be at most ${String(err.limit)} bytes`);
+    case 'entity.parse.failed':
+      return new Problem(400, 'malformed-json', 'Malformed JSON', 'the body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'the body must be UTF-8 JSON');
+    default:
+      return undefined;
+  }
+}
+
+/** The one mapping from errors to HTTP responses. */
+export function errorHandler(logger: Logger, retryAfterSeconds: number): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (err instanceof Problem) return sendProblem(res, err);
+    const fromBody = bodyParserProblem(err as { type?: unknown });
+    if (fromBody) return sendProblem(res, fromBody);
+    if (isDatabaseUnavailable(err)) {
+      logger.warn({ err, traceId: res.locals.traceId as unknown }, 'Postgres unavailable');
+      return sendProblem(
+        res,
+        new Problem(503, 'database-unavailable', 'Service unavailable', 'the database is unavailable; retry later', {
+          headers: { 'Retry-After': String(retryAfterSeconds) },
+        }),
+      );
+    }
+    logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+    return sendProblem(res, new Problem(500, 'internal-error', 'Internal error', 'an unexpected error occurred'));
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req) => {
+  throw notFoundProblem(`no route for ${req.method} ${req.path}`);
+};

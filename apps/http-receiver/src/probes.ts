@@ -1,0 +1,49 @@
+import { Router } from 'express';
+import type { Queryable } from '@linebacker/db';
+import type { Redis } from '@linebacker/queues';
+
+export interface ProbeDeps {
+  db: Queryable;
+  redis: Redis;
+  isShuttingDown(): boolean;
+  timeoutMs: number;
+}
+
+async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      check().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** /livez and /readyz (SPEC §5.4): no auth, no body to parse. */
+export function probeRoutes(deps: ProbeDeps): Router {
+  const router = Router();
+  router.get('/livez', (_req, res) => {
+    const live = !deps.isShuttingDown();
+    res.status(live ? 200 : 503).json({ status: live ? 'ok' : 'shutting down' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const [postgres, redis] = await Promise.all([
+      answers(() => deps.db.query('SELECT 1'), deps.timeoutMs),
+      answers(() => deps.redis.ping(), deps.timeoutMs),
+    ]);
+    const ready = postgres && redis && !deps.isShuttingDown();
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not ready',
+      postgres: postgres ? 'up' : 'down',
+      redis: redis ? 'up' : 'down',
+      ...(deps.isShuttingDown() ? { shuttingDown: true } : {}),
+    });
+  });
+  return router;
+}

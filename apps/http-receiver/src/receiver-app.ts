@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import type { Config } from '@linebacker/config';
+import type { Pool } from '@linebacker/db';
+import type { Redis, RequestQueue } from '@linebacker/queues';
+import { createAuthenticator } from './authenticate.js';
+import { requireToken } from './auth-middleware.js';
+import { backupJobsRoutes } from './backup-jobs-routes.js';
+import { backupRequestsRoutes } from './backup-requests-routes.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { probeRoutes } from './probes.js';
+import { rateLimitPerClient } from './rate-limit.js';
+import { traceId } from './trace-id.js';
+
+export interface ReceiverDeps {
+  pool: Pool;
+  redis: Redis;
+  createdQueue: RequestQueue;
+  logger: Logger;
+  http: Config['http'];
+  isShuttingDown(): boolean;
+}
+
+/**
+ * The http-receiver's routes. Order matters: probes answer without a token; everything else
+ * (including unknown paths) needs one, then is rate limited per client, then routed.
+ */
+export function createReceiverApp(deps: ReceiverDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(traceId);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (_req, res) => (res as express.Response).locals.traceId as string,
+      customAttributeKeys: { reqId: 'traceId' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  app.use(probeRoutes({ db: deps.pool, redis: deps.redis, isShuttingDown: deps.isShuttingDown, timeoutMs: 1000 }));
+
+  app.use(requireToken(createAuthenticator(deps.pool, deps.http.jwt, deps.http.authCacheMs)));
+  app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
+  app.use(
+    '/api/v1/backup-requests',
+    backupRequestsRoutes({
+      pool: deps.pool,
+      redis: deps.redis,
+      createdQueue: deps.createdQueue,
+      enqueueTimeoutMs: deps.http.enqueueTimeoutMs,
+      logger: deps.logger,
+    }),
+  );
+  app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger, deps.http.retryAfterSeconds));
+  return app;
+}

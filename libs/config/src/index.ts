@@ -1,0 +1,1 @@
+export { loadConfig, loadConfigOrExit, ConfigError, type Config, type JwtConfig } from './load-config.js';

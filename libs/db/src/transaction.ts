@@ -1,0 +1,30 @@
+import type { Pool, PoolClient } from './pool.js';
+
+/**
+ * Runs `work` in one transaction on one client. `begin` lets the caller send extra statements in
+ * the same round trip as BEGIN (e.g. an advisory lock); it must be constant SQL, never user input.
+ * A client whose connection broke is destroyed rather than returned to the pool.
+ */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      broken = rollbackErr as Error;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { backupJobIdSchema } from './backup-request-input.js';
+import { validateWith, type Validation } from './field-error.js';
+
+export const BACKUP_PROVIDER_CODES = ['Local', 'CloudA', 'CloudB'] as const;
+export type BackupProviderCode = (typeof BACKUP_PROVIDER_CODES)[number];
+
+/** A backup job of the catalogue (SPEC §3). */
+export interface BackupJob {
+  backupJobId: string;
+  storagePathName: string;
+  backupProviderCode: BackupProviderCode;
+  daysToKeep: number;
+  isActive: boolean;
+  holdFlag: boolean;
+}
+
+export type BackupJobDefinition = Omit<BackupJob, 'backupJobId'>;
+
+const backupJobDefinitionSchema = z.object(
+  {
+    storagePathName: z
+      .string({ error: 'must be a string' })
+      .min(1, 'must not be empty')
+      .max(250, 'must be at most 250 characters'),
+    backupProviderCode: z.enum(BACKUP_PROVIDER_CODES, {
+      error: `must be one of ${BACKUP_PROVIDER_CODES.join(', ')}`,
+    }),
+    daysToKeep: z
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(36500, 'must be at most 36500'),
+    isActive: z.boolean({ error: 'must be true or false' }).default(true),
+    holdFlag: z.boolean({ error: 'must be true or false' }).default(false),
+  },
+  { error: 'the body must be a JSON object' },
+);
+
+export function validateBackupJobId(id: unknown): Validation<string> {
+  const result = validateWith(z.object({ backupJobId: backupJobIdSchema }), { backupJobId: id });
+  return result.ok ? { ok: true, value: result.value.backupJobId } : result;
+}
+
+/** Validates the body of `PUT /backup-jobs/{id}`; `isActive` defaults to true, `holdFlag` to false. */
+export function validateBackupJobDefinition(body: unknown): Validation<BackupJobDefinition> {
+  return validateWith(backupJobDefinitionSchema, body);
+}
+
+/** SPEC §3: allowed iff the job exists and is active. A reason is given when not allowed. */
+export function allowDecision(job: BackupJob | undefined): { allowed: true } | { allowed: false; reason: string } {
+  if (!job) return { allowed: false, reason: 'unknown backup job' };
+  if (!job.isActive) return { allowed: false, reason: 'backup job is inactive' };
+  return { allowed: true };
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { isCalendarDate, utcDatePlusDays } from './calendar-date.js';
+import { validateWith, type Validation } from './field-error.js';
+
+/** The only `apiVersion` older clients may send (SPEC §5.1). */
+export const LEGACY_API_VERSION = '2022-05-22';
+
+export const BACKUP_JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,50}$/;
+// eslint-disable-next-line no-control-regex -- the rule is precisely "no control characters"
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const backupJobIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(BACKUP_JOB_ID_PATTERN, 'must be 1-50 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+
+export interface BackupRequestInput {
+  backupJobId: string;
+  dataDate: string;
+  backupDataLocation: string;
+}
+
+function backupRequestInputSchema(now: Date) {
+  const latestDataDate = utcDatePlusDays(now, 1);
+  return z.object(
+    {
+      backupJobId: backupJobIdSchema,
+      dataDate: z
+        .string({ error: 'must be a string' })
+        .refine(isCalendarDate, 'must be a real calendar date in the form YYYY-MM-DD')
+        .refine(
+          (date) => !isCalendarDate(date) || date <= latestDataDate,
+          `must not be more than 1 day in the future (latest allowed: ${latestDataDate})`,
+        ),
+      backupDataLocation: z
+        .string({ error: 'must be a string' })
+        .min(1, 'must not be empty')
+        .max(250, 'must be at most 250 characters')
+        .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters'),
+      apiVersion: z
+        .literal(LEGACY_API_VERSION, { error: `if given, must be "${LEGACY_API_VERSION}"` })
+        .optional(),
+    },
+    { error: 'the body must be a JSON object' },
+  );
+}
+
+/**
+ * Validates a POST body (SPEC §2.1). Every failing field is reported; unknown fields are ignored,
+ * so a client may send more than we read (`requesterId` in particular is never taken from the body).
+ */
+export function validateBackupRequestInput(
+  body: unknown,
+  now: Date = new Date(),
+): Validation<BackupRequestInput> {
+  const result = validateWith(backupRequestInputSchema(now), body);
+  if (!result.ok) return result;
+  const { backupJobId, dataDate, backupDataLocation } = result.value;
+  return { ok: true, value: { backupJobId, dataDate, backupDataLocation } };
+}

@@ -1,0 +1,45 @@
+import { Redis } from 'ioredis';
+
+export type { Redis };
+
+/**
+ * A connection for producers (Queue.add, counts, pings). It fails fast instead of queueing
+ * commands while Redis is away, so that an HTTP request never waits on a dead Redis: the row is
+ * already safe in Postgres and recovery enqueues it later.
+ */
+export function createProducerConnection(url: string, connectionName: string): Redis {
+  return new Redis(url, {
+    connectionName,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+/** A connection for BullMQ workers, which block on Redis and must never give up a command. */
+export function createWorkerConnection(url: string, connectionName: string): Redis {
+  return new Redis(url, {
+    connectionName,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+export function isRedisReady(connection: Redis): boolean {
+  return connection.status === 'ready';
+}
+
+/** Resolves true once the connection is ready, false if it is not within `timeoutMs`. */
+export function waitUntilReady(connection: Redis, timeoutMs: number): Promise<boolean> {
+  if (connection.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      connection.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    connection.on('ready', onReady);
+  });
+}

@@ -1,0 +1,60 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueueName } from './queue-names.js';
+import type { RequestJobData } from './payloads.js';
+
+/**
+ * Job retention. A job stays findable by its id for this long after it ends, so that adding the
+ * same request again is a no-op; after that, a re-add creates a job whose handler sees the request
+ * already past its step in Postgres and completes as a no-op.
+ */
+export const RETENTION = {
+  completed: { age: 3600, count: 100_000 },
+  failed: { age: 7 * 24 * 3600 },
+} as const;
+
+export type RequestQueue = Queue<RequestJobData>;
+
+export function createRequestQueue(
+  name: QueueName,
+  connection: Redis,
+  prefix: string,
+  onError: (err: Error) => void,
+): RequestQueue {
+  const queue = new Queue<RequestJobData>(name, {
+    connection,
+    prefix,
+    defaultJobOptions: { removeOnComplete: RETENTION.completed, removeOnFail: RETENTION.failed },
+  });
+  // without a listener, an 'error' event (Redis gone) would crash the process
+  queue.on('error', onError);
+  return queue;
+}
+
+/**
+ * Adds the job for a request (jobId = backupRequestId), or gives up at once when Redis is not
+ * connected, or after `timeoutMs`. Returns whether the job was added. Never throws: the caller has
+ * already committed the request, and recovery re-adds whatever is missing.
+ */
+export async function addRequestJob(
+  queue: RequestQueue,
+  connection: Redis,
+  data: RequestJobData,
+  timeoutMs: number,
+): Promise<boolean> {
+  if (connection.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      queue.add(queue.name, data, { jobId: data.backupRequestId }).then(() => true),
+      timeout,
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

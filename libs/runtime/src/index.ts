@@ -1,0 +1,3 @@
+export { runApp, type AppContext } from './run-app.js';
+export { createLogger, type Logger } from './logger.js';
+export { Shutdown, type Releaser } from './shutdown.js';
