@@ -23,7 +23,7 @@ export const unauthenticated = (detail: string): Problem =>
 function scopesOfToken(payload: JWTPayload): Scope[] | undefined {
   const claim = payload.scope ?? payload.scp;
   if (claim === undefined) return undefined;
-  const names = Array.isArray(claim) ? claim : String(claim).split(' ');
+  const names: unknown[] = Array.isArray(claim) ? claim : typeof claim === 'string' ? claim.split(' ') : [];
   return names.filter((name): name is Scope => typeof name === 'string' && isScope(name));
 }
 

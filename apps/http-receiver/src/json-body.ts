@@ -17,7 +17,8 @@ function isJsonMediaType(contentType: string): boolean {
  */
 export const jsonBody: RequestHandler = (req, res, next) => {
   const contentType = req.header('content-type');
-  if (contentType === undefined && !req.header('content-length') && !req.header('transfer-encoding')) {
+  const noBody = (req.header('content-length') ?? '0') === '0' && !req.header('transfer-encoding');
+  if (contentType === undefined && noBody) {
     next();
     return;
   }

@@ -5,7 +5,7 @@ import type { Redis } from '@linebacker/queues';
 export interface ProbeDeps {
   db: Queryable;
   redis: Redis;
-  isShuttingDown(): boolean;
+  isShuttingDown: () => boolean;
   timeoutMs: number;
 }
 

@@ -19,7 +19,7 @@ export interface ReceiverDeps {
   createdQueue: RequestQueue;
   logger: Logger;
   http: Config['http'];
-  isShuttingDown(): boolean;
+  isShuttingDown: () => boolean;
 }
 
 /**

@@ -7,6 +7,9 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 
 const DATE_OID = 1082;
 
+const keepDatesAsText = ((oid: number, format?: 'text' | 'binary') =>
+  oid === DATE_OID ? (value: string) => value : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
+
 export interface PoolOptions {
   url: string;
   max: number;
@@ -26,10 +29,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === DATE_OID ? (value: string) => value : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: keepDatesAsText },
   });
   pool.on('error', options.onError);
   return pool;

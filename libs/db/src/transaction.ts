@@ -12,6 +12,12 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client whose connection drops emits 'error'; unheard, it would kill the process.
+  // The failure reaches us anyway through the pending or next query.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query(begin);
     const result = await work(client);
@@ -25,6 +31,7 @@ export async function withTransaction<T>(
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

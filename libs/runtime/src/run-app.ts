@@ -6,9 +6,9 @@ export interface AppContext {
   config: Config;
   logger: Logger;
   /** Registers how to release a resource; releasers run last-registered-first on shutdown. */
-  onShutdown(name: string, release: Releaser): void;
+  onShutdown: (name: string, release: Releaser) => void;
   /** True once a shutdown signal arrived: stop taking new work. */
-  isShuttingDown(): boolean;
+  isShuttingDown: () => boolean;
 }
 
 /**

@@ -1,0 +1,43 @@
+import type { AddressInfo } from 'node:net';
+import { createPool } from '@linebacker/db';
+import { QUEUES, createProducerConnection, createRequestQueue, evictionPolicyProblem, waitUntilReady } from '@linebacker/queues';
+import type { AppContext } from '@linebacker/runtime';
+import { closeServer, listen } from './http-server.js';
+import { createReceiverApp } from './receiver-app.js';
+
+/**
+ * Opens what the receiver needs, each with its releaser, and starts listening. Neither Postgres nor
+ * Redis has to be up: without Postgres the API answers 503, without Redis requests are still
+ * accepted and wait in Postgres for recovery.
+ */
+export async function startReceiver({ config, logger, onShutdown, isShuttingDown }: AppContext): Promise<{ port: number }> {
+  const pool = createPool({
+    url: config.database.url,
+    max: config.database.poolSize,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    applicationName: 'linebacker http-receiver',
+    onError: (err) => logger.warn({ err }, 'idle Postgres client failed'),
+  });
+  onShutdown('postgres pool', () => pool.end());
+
+  const redis = createProducerConnection(config.redis.url, 'linebacker:http-receiver');
+  redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
+  onShutdown('redis', () => redis.disconnect());
+  void waitUntilReady(redis, 5000).then(async (ready) => {
+    if (!ready) return logger.warn('Redis is not reachable: accepted requests wait in Postgres until it is');
+    const problem = await evictionPolicyProblem(redis);
+    if (problem) logger.error(problem);
+  });
+
+  const createdQueue = createRequestQueue(QUEUES.created, redis, config.redis.queuePrefix, (err) =>
+    logger.debug({ err }, 'created queue error'),
+  );
+  onShutdown('created queue', () => createdQueue.close());
+
+  const app = createReceiverApp({ pool, redis, createdQueue, logger, http: config.http, isShuttingDown });
+  const server = await listen(app, config.http.host, config.http.port);
+  onShutdown('http server', () => closeServer(server));
+  const { port } = server.address() as AddressInfo;
+  logger.info({ host: config.http.host, port }, 'listening');
+  return { port };
+}

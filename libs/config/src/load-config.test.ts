@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/linebacker');
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', queuePrefix: 'linebacker' });
+    expect(config.http.port).toBe(3000);
+    expect(config.http.instances).toBe(1);
+    expect(config.http.jwt).toBeUndefined();
+    expect(Object.isFrozen(config.http)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      loadConfig({
+        DATABASE_URL: 'mysql://x',
+        LINEBACKER_HTTP_PORT: '70000',
+        LINEBACKER_QUEUE_PREFIX: 'has:colon',
+        LINEBACKER_JWT_ISSUER: 'https://idp.example',
+      });
+      expect.unreachable('loadConfig should have thrown');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const fields = (err as ConfigError).problems.map((problem) => problem.split(':')[0]);
+      expect(fields.sort()).toEqual(['DATABASE_URL', 'LINEBACKER_HTTP_PORT', 'LINEBACKER_JWT_ISSUER', 'LINEBACKER_QUEUE_PREFIX']);
+    }
+  });
+
+  it('takes JWT settings when all three are given', () => {
+    const config = loadConfig({
+      LINEBACKER_JWT_ISSUER: 'https://idp.example',
+      LINEBACKER_JWT_AUDIENCE: 'linebacker',
+      LINEBACKER_JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json',
+    });
+    expect(config.http.jwt?.audience).toBe('linebacker');
+  });
+});

@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { freePort } from './free-port.js';
+import { withDatabase } from './services.js';
+import { testQueuePrefix } from './test-database.js';
+
+const run = promisify(execFile);
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PM2_BIN = join(REPO_ROOT, 'node_modules/.bin/pm2');
+
+export interface PipelineEnv {
+  env: NodeJS.ProcessEnv;
+  url: string;
+  databaseUrl: string;
+  pm2Home: string;
+}
+
+/**
+ * Everything a pipeline started by these tests needs of its own: PM2_HOME, HTTP port, a database
+ * that does not exist yet (`npm start` must create it), and a BullMQ prefix.
+ */
+export async function isolatedPipelineEnv(extra: Record<string, string> = {}): Promise<PipelineEnv> {
+  const pm2Home = await mkdtemp(join(tmpdir(), 'lb-pm2-'));
+  const port = await freePort();
+  const databaseUrl = withDatabase(
+    inject('lbPostgresServerUrl'),
+    `${inject('lbTemplateDatabase')}_pipe_${randomBytes(3).toString('hex')}`,
+  );
+  const env = {
+    ...process.env,
+    PM2_HOME: pm2Home,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: inject('lbRedisUrl'),
+    LINEBACKER_QUEUE_PREFIX: testQueuePrefix(),
+    LINEBACKER_HTTP_PORT: String(port),
+    ...extra,
+  };
+  return { env, url: `http://127.0.0.1:${port}`, databaseUrl, pm2Home };
+}
+
+/** Runs an npm script in the repository as a user would, with this pipeline's environment. */
+export async function npm(pipeline: PipelineEnv, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('npm', args, { cwd: REPO_ROOT, env: pipeline.env, timeout: 170_000 });
+}
+
+/** `pm2 jlist` of this pipeline's daemon. */
+export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pm2_env: { status: string; exec_mode: string } }[]> {
+  const { stdout } = await run(PM2_BIN, ['jlist'], { cwd: REPO_ROOT, env: pipeline.env });
+  // pm2 may print its banner first; the list is the one JSON line
+  const json = stdout.split('\n').findLast((line) => line.startsWith('['));
+  if (!json) throw new Error(`pm2 jlist printed no list: ${stdout}`);
+  return JSON.parse(json) as { name: string; pm2_env: { status: string; exec_mode: string } }[];
+}
+
+/** Kills this pipeline's PM2 daemon and its apps whatever state they are in, and removes PM2_HOME. */
+export async function destroyPipeline(pipeline: PipelineEnv): Promise<void> {
+  await run(PM2_BIN, ['kill'], { cwd: REPO_ROOT, env: pipeline.env }).catch(() => undefined);
+  await rm(pipeline.pm2Home, { recursive: true, force: true });
+}

@@ -1,0 +1,37 @@
+import { loadConfig, type Config } from '@linebacker/config';
+import { createLogger, Shutdown } from '@linebacker/runtime';
+import { startReceiver } from '../../apps/http-receiver/src/start-receiver.js';
+
+export interface TestReceiver {
+  url: string;
+  config: Config;
+  /** Graceful shutdown, as on SIGINT. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the real http-receiver wiring (start-receiver.ts) in this process on a free port, with the
+ * given environment on top of quiet defaults. Set LINEBACKER_TEST_LOG=debug to see its logs.
+ */
+export async function startTestReceiver(env: Record<string, string>): Promise<TestReceiver> {
+  const config = loadConfig({
+    LINEBACKER_HTTP_HOST: '127.0.0.1',
+    LINEBACKER_HTTP_PORT: '0',
+    LINEBACKER_LOG_LEVEL: process.env.LINEBACKER_TEST_LOG ?? 'silent',
+    LINEBACKER_DB_CONNECT_TIMEOUT_MS: '1000',
+    ...env,
+  });
+  const logger = createLogger('http-receiver', config.logLevel);
+  const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
+  const { port } = await startReceiver({
+    config,
+    logger,
+    onShutdown: (name, release) => shutdown.register(name, release),
+    isShuttingDown: () => shutdown.started,
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    close: async () => void (await shutdown.run()),
+  };
+}

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+/*
+ * Three projects: `vitest run --project unit|integration|e2e`, or all of them with `vitest run`.
+ * Tests run against the TypeScript sources of the libs (the alias below), not their dist output;
+ * libs/db still finds libs/db/migrations because migrate.ts resolves it relative to its own file.
+ *
+ * This file is .mts, not .ts: the root package.json has no "type": "module" (the PM2 ecosystem
+ * file is CommonJS), so TypeScript would type-check a root vitest.config.ts as CommonJS and reject
+ * its imports under verbatimModuleSyntax.
+ */
+
+const libsSource = fileURLToPath(new URL('./libs/', import.meta.url));
+const globalSetup = './test/support/global-setup.ts';
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      {
+        find: /^@linebacker\/(config|domain|db|queues|runtime)$/,
+        replacement: `${libsSource}$1/src/index.ts`,
+      },
+    ],
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['libs/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // the apps run under one PM2 daemon per file and fight over the 2 cores: one file at a time
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
