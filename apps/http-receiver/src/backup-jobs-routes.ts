@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { getBackupJob, listBackupJobs, upsertBackupJob, type Queryable } from '@linebacker/db';
-import { validateBackupJobDefinition, validateBackupJobId, validateWith } from '@linebacker/domain';
+import { BACKUP_JOB_ID_PATTERN, validateBackupJobDefinition, validateBackupJobId, validateWith } from '@linebacker/domain';
 import { requireScope } from './auth-middleware.js';
 import { jsonBody } from './json-body.js';
 import { notFoundProblem, validationProblem } from './problem.js';
@@ -16,7 +16,12 @@ const listQuerySchema = z.object({
     .min(1, 'must be a whole number from 1 to 500')
     .max(500, 'must be a whole number from 1 to 500')
     .default(100),
-  cursor: z.string().transform(decodeCursor).optional(),
+  // a position is a backup job id; anything else (a NUL byte in particular) would be a 500 from Postgres
+  cursor: z
+    .string()
+    .transform(decodeCursor)
+    .refine((position) => BACKUP_JOB_ID_PATTERN.test(position), 'is not a cursor this API returned')
+    .optional(),
 });
 
 /** The backup job catalogue (SPEC §3, §5.3); every route needs `jobs:admin`. */
@@ -34,7 +39,8 @@ export function backupJobsRoutes(db: Queryable): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    const job = await getBackupJob(db, req.params.id);
+    const id = validateBackupJobId(req.params.id);
+    const job = id.ok ? await getBackupJob(db, id.value) : undefined;
     if (!job) throw notFoundProblem(`no backup job ${req.params.id}`);
     res.json(job);
   });

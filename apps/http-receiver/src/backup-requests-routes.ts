@@ -17,6 +17,7 @@ import {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The admin scope lets a caller read every client's requests (SPEC §5.1). */
 const ADMIN_SCOPE = 'jobs:admin';
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 const listQuerySchema = z.object({
   status: z.enum(REQUEST_STATUSES, { error: `must be one of ${REQUEST_STATUSES.join(', ')}` }).optional(),
@@ -35,7 +36,8 @@ const listQuerySchema = z.object({
   cursor: z
     .string()
     .transform(decodeCursor)
-    .refine((position) => /^\d{1,19}$/.test(position), 'is not a cursor this API returned')
+    // a position is a bigint `seq`: more digits than int8 holds would be a 500 from Postgres
+    .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
     .optional(),
 });
 

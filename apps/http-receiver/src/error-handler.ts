@@ -43,6 +43,10 @@ export function errorHandler(logger: Logger, retryAfterSeconds: number): ErrorRe
     if (err instanceof Problem) return sendProblem(res, err);
     const fromBody = bodyParserProblem(err as { type?: unknown });
     if (fromBody) return sendProblem(res, fromBody);
+    if (err instanceof URIError && (err as { status?: unknown }).status === 400) {
+      // the router could not percent-decode a path parameter (e.g. %FF)
+      return sendProblem(res, new Problem(400, 'malformed-path', 'Malformed path', 'the path is not valid percent-encoded UTF-8'));
+    }
     if (isDatabaseUnavailable(err)) {
       logger.warn({ err, traceId: res.locals.traceId as unknown }, 'Postgres unavailable');
       return sendProblem(

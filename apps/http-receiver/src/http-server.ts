@@ -14,10 +14,17 @@ export function listen(app: Express, host: string, port: number): Promise<Server
   });
 }
 
-/** Stops accepting connections, lets in-flight requests finish, and drops idle keep-alive sockets. */
+/**
+ * Stops accepting connections and lets in-flight requests finish. Keep-alive sockets are closed as
+ * soon as they fall idle (responses during shutdown also say `Connection: close`, see receiver-app).
+ */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    server.closeIdleConnections();
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.close((err) => {
+      clearInterval(sweep);
+      if (err) reject(err);
+      else resolve();
+    });
   });
 }

@@ -32,6 +32,11 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  app.use((_req, res, next) => {
+    // while shutting down, no connection is kept alive for another request
+    if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(traceId);
   app.use(
     pinoHttp({
