@@ -23,10 +23,12 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
-export function requireScope(scope: Scope): RequestHandler {
+/** 403 unless the caller holds one of the scopes. */
+export function requireScope(...anyOf: [Scope, ...Scope[]]): RequestHandler {
   return (_req, res, next) => {
-    if (!principalOf(res).scopes.has(scope)) {
-      throw new Problem(403, 'missing-scope', 'Forbidden', `this operation needs the scope ${scope}`);
+    const { scopes } = principalOf(res);
+    if (!anyOf.some((scope) => scopes.has(scope))) {
+      throw new Problem(403, 'missing-scope', 'Forbidden', `this operation needs the scope ${anyOf.join(' or ')}`);
     }
     next();
   };

@@ -16,7 +16,7 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The admin scope lets a caller read every client's requests (SPEC §5.1). */
-const ADMIN_SCOPE = 'jobs:admin';
+const ADMIN_SCOPE = 'jobs:admin' as const;
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 const listQuerySchema = z.object({
@@ -67,7 +67,7 @@ export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool }): Router 
     res.json({ items: page.items.map(requestRepresentation), nextCursor: encodeCursor(page.next) });
   });
 
-  router.get('/:id', requireScope('requests:read'), async (req, res) => {
+  router.get('/:id', requireScope('requests:read', ADMIN_SCOPE), async (req, res) => {
     const id = String(req.params.id);
     const principal = principalOf(res);
     const request = UUID.test(id) ? await getBackupRequestWithHistory(deps.pool, id) : undefined;
