@@ -18,7 +18,7 @@ export default defineConfig({
   resolve: {
     alias: [
       {
-        find: /^@linebacker\/(config|domain|db|queues|runtime)$/,
+        find: /^@linebacker\/(config|domain|db|queues|runtime|interface-queue)$/,
         replacement: `${libsSource}$1/src/index.ts`,
       },
     ],

@@ -91,7 +91,7 @@ describe('POST /api/v1/backup-requests', () => {
 
     const job = await created.getJob(request.backupRequestId);
     expect(job?.id).toBe(request.backupRequestId);
-    expect(job?.data).toEqual({ backupRequestId: request.backupRequestId, traceId: 'trace-abc-123' });
+    expect(job?.data).toEqual({ backupRequestId: request.backupRequestId, traceId: 'trace-abc-123', receivedAt: request.receivedAt });
   });
 
   it('takes the trace id from a W3C traceparent header', async () => {

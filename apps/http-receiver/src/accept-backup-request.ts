@@ -98,7 +98,11 @@ export async function acceptBackupRequest(deps: AcceptDeps, command: AcceptComma
 
   const { request, created } = outcome;
   if (created) {
-    const job = { backupRequestId: request.backupRequestId, traceId: request.traceId };
+    const job = {
+      backupRequestId: request.backupRequestId,
+      traceId: request.traceId,
+      receivedAt: request.receivedAt.toISOString(),
+    };
     if (!(await addRequestJob(deps.createdQueue, deps.redis, job, deps.enqueueTimeoutMs))) {
       deps.logger.warn(job, 'could not add the created job now (Redis unavailable); recovery will add it');
     }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createPool } from '@linebacker/db';
+import { openPool } from '@linebacker/db';
 import { QUEUES, createProducerConnection, createRequestQueue, evictionPolicyProblem, waitUntilReady } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { closeServer, listen } from './http-server.js';
@@ -10,15 +10,9 @@ import { createReceiverApp } from './receiver-app.js';
  * Redis has to be up: without Postgres the API answers 503, without Redis requests are still
  * accepted and wait in Postgres for recovery.
  */
-export async function startReceiver({ config, logger, onShutdown, isShuttingDown }: AppContext): Promise<{ port: number }> {
-  const pool = createPool({
-    url: config.database.url,
-    max: config.database.poolSize,
-    connectTimeoutMs: config.database.connectTimeoutMs,
-    applicationName: 'linebacker http-receiver',
-    onError: (err) => logger.warn({ err }, 'idle Postgres client failed'),
-  });
-  onShutdown('postgres pool', () => pool.end());
+export async function startReceiver(context: AppContext): Promise<{ port: number }> {
+  const { config, logger, onShutdown, isShuttingDown } = context;
+  const pool = openPool(context, 'http-receiver');
 
   const redis = createProducerConnection(config.redis.url, 'linebacker:http-receiver');
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));

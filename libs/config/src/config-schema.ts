@@ -4,6 +4,11 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
+const ratio = z.coerce.number().min(0).max(1);
+const onOff = z.enum(['on', 'off']);
+const queueName = z
+  .string()
+  .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid Azure queue name (3-63 of a-z, 0-9, single "-")');
 
 /**
  * Every setting of linebacker, read from the environment by name (README "Configuration").
@@ -39,6 +44,31 @@ export const configSchema = z
     LINEBACKER_JWT_ISSUER: z.string().min(1).optional(),
     LINEBACKER_JWT_AUDIENCE: z.string().min(1).optional(),
     LINEBACKER_JWT_JWKS_URL: optionalUrl,
+
+    AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+    LINEBACKER_AZURITE_PORT: port.default(10001),
+    LINEBACKER_DATA_DIR: z.string().min(1).default('.linebacker'),
+    LINEBACKER_INTERFACE_REQUEST_QUEUE: queueName.default('backup-requests'),
+    LINEBACKER_INTERFACE_STATUS_QUEUE: queueName.default('backup-statuses'),
+    LINEBACKER_INTERFACE_POISON_QUEUE: queueName.optional(),
+
+    LINEBACKER_SIMULATOR: onOff.optional(),
+    LINEBACKER_SIMULATOR_FAILURE_RATIO: ratio.default(0.1),
+    LINEBACKER_SIMULATOR_MALFORMED_RATIO: ratio.default(0),
+    LINEBACKER_SIMULATOR_DELAY_MS: z.coerce.number().int().min(0).default(500),
+
+    LINEBACKER_CHECK_ALLOWED_CONCURRENCY: positiveInt.default(16),
+    LINEBACKER_SEND_TO_INTERFACE_CONCURRENCY: positiveInt.default(16),
+    LINEBACKER_RECEIVE_STATUS_CONCURRENCY: positiveInt.default(16),
+
+    LINEBACKER_RECEIVER_BATCH_SIZE: z.coerce.number().int().min(1).max(32).default(32),
+    LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: positiveInt.default(60),
+    LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
+
+    LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
+    LINEBACKER_RETRY_MAX_MS: positiveInt.default(60_000),
+    LINEBACKER_RETRY_MAX_ATTEMPTS: positiveInt.default(10),
+    LINEBACKER_RETRY_MAX_AGE_MS: positiveInt.default(24 * 3600 * 1000),
   })
   .superRefine((env, ctx) => {
     const jwt = [env.LINEBACKER_JWT_ISSUER, env.LINEBACKER_JWT_AUDIENCE, env.LINEBACKER_JWT_JWKS_URL];

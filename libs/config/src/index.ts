@@ -1,1 +1,10 @@
-export { loadConfig, loadConfigOrExit, ConfigError, type Config, type JwtConfig } from './load-config.js';
+export {
+  loadConfig,
+  loadConfigOrExit,
+  azuriteConnectionString,
+  ConfigError,
+  type Config,
+  type JwtConfig,
+  type RetryConfig,
+  type WorkerConfig,
+} from './load-config.js';

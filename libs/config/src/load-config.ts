@@ -20,8 +20,42 @@ export interface Config {
     authCacheMs: number;
     jwt: JwtConfig | undefined;
   };
+  interface: {
+    connectionString: string;
+    /** Set when no AZURE_STORAGE_CONNECTION_STRING is given: Azurite is started under PM2. */
+    embeddedAzurite: { port: number; location: string } | undefined;
+    requestQueue: string;
+    statusQueue: string;
+    poisonQueue: string;
+  };
+  simulator: { enabled: boolean; failureRatio: number; malformedRatio: number; delayMs: number };
+  workers: { checkAllowed: WorkerConfig; sendToInterface: WorkerConfig; receiveStatus: WorkerConfig };
+  statusReceiver: { batchSize: number; visibilityTimeoutSeconds: number; maxIdlePollMs: number };
+  retry: RetryConfig;
   logLevel: Env['LINEBACKER_LOG_LEVEL'];
   shutdownTimeoutMs: number;
+}
+
+export interface WorkerConfig {
+  concurrency: number;
+}
+
+export interface RetryConfig {
+  startMs: number;
+  maxMs: number;
+  /** For transient failures other than connection failures. */
+  maxAttempts: number;
+  /** Connection failures are retried until the request is older than this. */
+  maxAgeMs: number;
+}
+
+/** The well-known development account of Azurite (public, documented by Microsoft). */
+export function azuriteConnectionString(host: string, port: number): string {
+  return (
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
+    'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
+    `QueueEndpoint=http://${host}:${port}/devstoreaccount1;`
+  );
 }
 
 export class ConfigError extends Error {
@@ -52,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     e.LINEBACKER_JWT_ISSUER && e.LINEBACKER_JWT_AUDIENCE && e.LINEBACKER_JWT_JWKS_URL
       ? { issuer: e.LINEBACKER_JWT_ISSUER, audience: e.LINEBACKER_JWT_AUDIENCE, jwksUrl: e.LINEBACKER_JWT_JWKS_URL }
       : undefined;
+  const embedded = e.AZURE_STORAGE_CONNECTION_STRING === undefined;
   return deepFreeze({
     database: {
       url: e.DATABASE_URL,
@@ -68,6 +103,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: e.LINEBACKER_RATE_LIMIT_PER_MINUTE,
       authCacheMs: e.LINEBACKER_AUTH_CACHE_MS,
       jwt,
+    },
+    interface: {
+      connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString('127.0.0.1', e.LINEBACKER_AZURITE_PORT),
+      embeddedAzurite: embedded ? { port: e.LINEBACKER_AZURITE_PORT, location: `${e.LINEBACKER_DATA_DIR}/azurite` } : undefined,
+      requestQueue: e.LINEBACKER_INTERFACE_REQUEST_QUEUE,
+      statusQueue: e.LINEBACKER_INTERFACE_STATUS_QUEUE,
+      poisonQueue: e.LINEBACKER_INTERFACE_POISON_QUEUE ?? `${e.LINEBACKER_INTERFACE_STATUS_QUEUE}-poison`,
+    },
+    simulator: {
+      enabled: (e.LINEBACKER_SIMULATOR ?? (embedded ? 'on' : 'off')) === 'on',
+      failureRatio: e.LINEBACKER_SIMULATOR_FAILURE_RATIO,
+      malformedRatio: e.LINEBACKER_SIMULATOR_MALFORMED_RATIO,
+      delayMs: e.LINEBACKER_SIMULATOR_DELAY_MS,
+    },
+    workers: {
+      checkAllowed: { concurrency: e.LINEBACKER_CHECK_ALLOWED_CONCURRENCY },
+      sendToInterface: { concurrency: e.LINEBACKER_SEND_TO_INTERFACE_CONCURRENCY },
+      receiveStatus: { concurrency: e.LINEBACKER_RECEIVE_STATUS_CONCURRENCY },
+    },
+    statusReceiver: {
+      batchSize: e.LINEBACKER_RECEIVER_BATCH_SIZE,
+      visibilityTimeoutSeconds: e.LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S,
+      maxIdlePollMs: e.LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS,
+    },
+    retry: {
+      startMs: e.LINEBACKER_RETRY_START_MS,
+      maxMs: e.LINEBACKER_RETRY_MAX_MS,
+      maxAttempts: e.LINEBACKER_RETRY_MAX_ATTEMPTS,
+      maxAgeMs: e.LINEBACKER_RETRY_MAX_AGE_MS,
     },
     logLevel: e.LINEBACKER_LOG_LEVEL,
     shutdownTimeoutMs: e.LINEBACKER_SHUTDOWN_TIMEOUT_MS,

@@ -6,14 +6,8 @@ import {
   type StatusHistoryEntry,
 } from '@linebacker/domain';
 import type { Pool, PoolClient, Queryable } from './pool.js';
+import { REQUEST_COLUMNS } from './request-columns.js';
 import { withTransaction } from './transaction.js';
-
-const REQUEST_COLUMNS = `
-  backup_request_id AS "backupRequestId", backup_job_id AS "backupJobId", data_date AS "dataDate",
-  backup_data_location AS "backupDataLocation", requester_id AS "requesterId", status,
-  trace_id AS "traceId", received_at AS "receivedAt", checked_at AS "checkedAt", sent_at AS "sentAt",
-  replied_at AS "repliedAt", backup_provider_code AS "backupProviderCode",
-  storage_path_name AS "storagePathName", status_reason AS "statusReason"`;
 
 export interface NewBackupRequest {
   backupRequestId: string;

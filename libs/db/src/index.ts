@@ -8,3 +8,6 @@ export * from './backup-requests-repository.js';
 export * from './backup-jobs-repository.js';
 export * from './api-clients-repository.js';
 export * from './idempotency-repository.js';
+export { recordTransition, getBackupRequest, getRequestWithJob, type Transition } from './request-transitions.js';
+export { applyStatusReply } from './status-replies.js';
+export { openPool } from './open-pool.js';

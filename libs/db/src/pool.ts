@@ -5,11 +5,6 @@ export type PoolClient = pg.PoolClient;
 /** Either a pool (one statement, autocommit) or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-const DATE_OID = 1082;
-
-const keepDatesAsText = ((oid: number, format?: 'text' | 'binary') =>
-  oid === DATE_OID ? (value: string) => value : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
-
 export interface PoolOptions {
   url: string;
   max: number;
@@ -19,8 +14,8 @@ export interface PoolOptions {
 }
 
 /**
- * A pg pool for one app. `date` columns stay `YYYY-MM-DD` strings (no time-zone shift through JS
- * Dates); an idle client's error (Postgres restarted) is reported, never thrown at the process.
+ * A pg pool for one app. An idle client's error (Postgres restarted) is reported, never thrown at
+ * the process. (Repositories select dates as `YYYY-MM-DD` text, so no type parser is needed.)
  */
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
@@ -29,7 +24,6 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName,
-    types: { getTypeParser: keepDatesAsText },
   });
   pool.on('error', options.onError);
   return pool;

@@ -6,3 +6,7 @@ export * from './backup-request-input.js';
 export * from './backup-job.js';
 export * from './scopes.js';
 export * from './api-key.js';
+export * from './failures.js';
+export * from './backoff.js';
+export * from './interface-messages.js';
+export * from './reply-action.js';

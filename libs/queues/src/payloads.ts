@@ -1,9 +1,22 @@
+import type { StatusReply } from '@linebacker/domain';
+
 /**
- * Job payloads. The job id is always the backup request id (SPEC §6), so adding the same request
- * twice is harmless. `attempt` is our own retry counter (moveToDelayed does not count attempts).
+ * Job payloads. Jobs are keyed by the backup request id (SPEC §6), so adding the same request twice
+ * is harmless. `attempt` is our own retry counter (moveToDelayed does not count attempts);
+ * `receivedAt` (ISO) dates the request, for the retry age limit.
  */
 export interface RequestJobData {
   backupRequestId: string;
   traceId: string;
+  receivedAt?: string;
   attempt?: number;
 }
+
+/** A reply taken from the interface status queue, on its way to receive-status. */
+export interface StatusReceivedJobData extends RequestJobData {
+  reply: StatusReply;
+}
+
+/** status-received jobs are keyed by request and result: a repeated reply is one job. */
+export const statusReceivedJobId = (reply: Pick<StatusReply, 'backupRequestId' | 'resultTypeCode'>): string =>
+  `${reply.backupRequestId}-${reply.resultTypeCode}`;

@@ -13,15 +13,15 @@ export const RETENTION = {
   failed: { age: 7 * 24 * 3600 },
 } as const;
 
-export type RequestQueue = Queue<RequestJobData>;
+export type RequestQueue<T extends RequestJobData = RequestJobData> = Queue<T>;
 
-export function createRequestQueue(
+export function createRequestQueue<T extends RequestJobData = RequestJobData>(
   name: QueueName,
   connection: Redis,
   prefix: string,
   onError: (err: Error) => void,
-): RequestQueue {
-  const queue = new Queue<RequestJobData>(name, {
+): RequestQueue<T> {
+  const queue = new Queue<T>(name, {
     connection,
     prefix,
     defaultJobOptions: { removeOnComplete: RETENTION.completed, removeOnFail: RETENTION.failed },
@@ -49,7 +49,7 @@ export async function addRequestJob(
   });
   try {
     return await Promise.race([
-      queue.add(queue.name, data, { jobId: data.backupRequestId }).then(() => true),
+      (queue as Queue<RequestJobData>).add(queue.name, data, { jobId: data.backupRequestId }).then(() => true),
       timeout,
     ]);
   } catch {

@@ -1,0 +1,18 @@
+import { isDatabaseUnavailable, openPool } from '@linebacker/db';
+import { QUEUES, isRedisUnavailable, openProducerQueue, startStepWorker, type RequestJobData } from '@linebacker/queues';
+import { runApp } from '@linebacker/runtime';
+import { checkAllowed } from './check-allowed.js';
+
+await runApp('check-allowed', async (context) => {
+  const pool = openPool(context, 'check-allowed');
+  const allowed = openProducerQueue(context, QUEUES.allowed);
+  const enqueueAllowed = async (data: RequestJobData) => {
+    await allowed.add(QUEUES.allowed, data, { jobId: data.backupRequestId });
+  };
+  await startStepWorker<RequestJobData>(context, {
+    queue: QUEUES.created,
+    concurrency: context.config.workers.checkAllowed.concurrency,
+    handle: (data, log) => checkAllowed(data, { db: pool, enqueueAllowed }, log),
+    isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
+  });
+});

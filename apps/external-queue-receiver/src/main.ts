@@ -1,0 +1,29 @@
+import { createInterfaceQueues, ensureQueuesExist, startPollLoop } from '@linebacker/interface-queue';
+import { QUEUES, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
+import { runApp } from '@linebacker/runtime';
+import { receiveReplies } from './receive-replies.js';
+
+await runApp('external-queue-receiver', async (context) => {
+  const { config, logger, onShutdown } = context;
+  const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
+  const { statuses, poison } = createInterfaceQueues(config.interface.connectionString, {
+    requests: config.interface.requestQueue,
+    statuses: config.interface.statusQueue,
+    poison: config.interface.poisonQueue,
+  });
+  await ensureQueuesExist([statuses, poison], 60_000, (err) => logger.info({ err }, 'waiting for the interface queues'));
+  const loop = startPollLoop({
+    poll: () =>
+      receiveReplies({
+        statuses,
+        poison,
+        statusReceived,
+        batchSize: config.statusReceiver.batchSize,
+        visibilityTimeoutSeconds: config.statusReceiver.visibilityTimeoutSeconds,
+        log: logger,
+      }),
+    maxIdleMs: config.statusReceiver.maxIdlePollMs,
+    onError: (err) => logger.warn({ err }, 'polling the interface status queue failed; backing off'),
+  });
+  onShutdown('status queue polling', () => loop.stop());
+});

@@ -1,0 +1,14 @@
+import { isDatabaseUnavailable, openPool } from '@linebacker/db';
+import { QUEUES, isRedisUnavailable, startStepWorker, type StatusReceivedJobData } from '@linebacker/queues';
+import { runApp } from '@linebacker/runtime';
+import { receiveStatus } from './receive-status.js';
+
+await runApp('receive-status', async (context) => {
+  const pool = openPool(context, 'receive-status');
+  await startStepWorker<StatusReceivedJobData>(context, {
+    queue: QUEUES.statusReceived,
+    concurrency: context.config.workers.receiveStatus.concurrency,
+    handle: (data, log) => receiveStatus(data, { pool }, log),
+    isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
+  });
+});

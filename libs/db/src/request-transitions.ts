@@ -1,0 +1,83 @@
+import { statusesLeadingTo, truncateReason, type BackupJob, type BackupRequest, type RequestStatus } from '@linebacker/domain';
+import type { Queryable } from './pool.js';
+import { REQUEST_COLUMNS } from './request-columns.js';
+
+/** The timestamp column set by the step that makes each change (SPEC §2.1). */
+const STEP_TIMESTAMP: Partial<Record<RequestStatus, string>> = {
+  Allowed: 'checked_at',
+  NotAllowed: 'checked_at',
+  Sent: 'sent_at',
+  Succeeded: 'replied_at',
+  Failed: 'replied_at',
+};
+
+export interface Transition {
+  backupRequestId: string;
+  to: RequestStatus;
+  reason?: string | undefined;
+  /** For Allowed: copied from the backup job. */
+  backupProviderCode?: string | undefined;
+  storagePathName?: string | undefined;
+}
+
+/**
+ * One conditional UPDATE plus one history row, in one statement (so one transaction and one round
+ * trip): `... WHERE id = $1 AND status = ANY(<statuses that may lead to the target>)` (SPEC §2.2).
+ * Returns the updated request, or undefined when the request was not in a status that allows the
+ * move (already past this step, or unknown).
+ */
+export async function recordTransition(db: Queryable, transition: Transition): Promise<BackupRequest | undefined> {
+  const timestampColumn = STEP_TIMESTAMP[transition.to];
+  const setTimestamp = timestampColumn ? `, ${timestampColumn} = now()` : '';
+  const { rows } = await db.query<BackupRequest>(
+    `WITH updated AS (
+       UPDATE backup_requests SET status = $2, status_reason = $4,
+         backup_provider_code = coalesce($5, backup_provider_code),
+         storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
+       WHERE backup_request_id = $1 AND status = ANY ($3::text[])
+       RETURNING *
+     ), history AS (
+       INSERT INTO backup_request_status_history (backup_request_id, status, reason)
+       SELECT backup_request_id, status, status_reason FROM updated
+     )
+     SELECT ${REQUEST_COLUMNS} FROM updated`,
+    [
+      transition.backupRequestId,
+      transition.to,
+      statusesLeadingTo(transition.to),
+      transition.reason === undefined ? null : truncateReason(transition.reason),
+      transition.backupProviderCode ?? null,
+      transition.storagePathName ?? null,
+    ],
+  );
+  return rows[0];
+}
+
+export async function getBackupRequest(db: Queryable, backupRequestId: string): Promise<BackupRequest | undefined> {
+  const { rows } = await db.query<BackupRequest>(
+    `SELECT ${REQUEST_COLUMNS} FROM backup_requests WHERE backup_request_id = $1`,
+    [backupRequestId],
+  );
+  return rows[0];
+}
+
+/** A request and the catalogue entry of its backup job (undefined when there is none), in one read. */
+export async function getRequestWithJob(
+  db: Queryable,
+  backupRequestId: string,
+): Promise<{ request: BackupRequest; job: BackupJob | undefined } | undefined> {
+  const { rows } = await db.query<BackupRequest & { job: BackupJob | null }>(
+    `SELECT ${REQUEST_COLUMNS},
+       (SELECT json_build_object(
+          'backupJobId', j.backup_job_id, 'storagePathName', j.storage_path_name,
+          'backupProviderCode', j.backup_provider_code, 'daysToKeep', j.days_to_keep,
+          'isActive', j.is_active, 'holdFlag', j.hold_flag)
+        FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS job
+     FROM backup_requests r WHERE r.backup_request_id = $1`,
+    [backupRequestId],
+  );
+  const [row] = rows;
+  if (!row) return undefined;
+  const { job, ...request } = row;
+  return { request, job: job ?? undefined };
+}

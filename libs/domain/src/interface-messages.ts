@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import type { BackupRequest } from './backup-request.js';
+
+/** The apiVersion of the messages linebacker sends to the backup interface (SPEC §4). */
+export const INTERFACE_API_VERSION = '2022-05-22';
+
+/** The outbound message (SPEC §4); `backupRequestId` is the interface's dedupe key. */
+export interface OutboundBackupRequest {
+  apiVersion: string;
+  backupRequestId: string;
+  backupJobId: string;
+  dataDate: string;
+  preparedDataPathName: string;
+  storagePathName: string;
+  backupProviderCode: string;
+  requestedAt: string;
+  traceId: string;
+}
+
+export function outboundMessage(request: BackupRequest): OutboundBackupRequest {
+  if (!request.storagePathName || !request.backupProviderCode) {
+    throw new Error(`request ${request.backupRequestId} has no storage path or provider: it was never Allowed`);
+  }
+  return {
+    apiVersion: INTERFACE_API_VERSION,
+    backupRequestId: request.backupRequestId,
+    backupJobId: request.backupJobId,
+    dataDate: request.dataDate,
+    preparedDataPathName: request.backupDataLocation,
+    storagePathName: request.storagePathName,
+    backupProviderCode: request.backupProviderCode,
+    requestedAt: request.receivedAt.toISOString(),
+    traceId: request.traceId,
+  };
+}
+
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' });
+const optionalTimestamp = timestamp.nullish();
+
+const statusReplySchema = z.object(
+  {
+    apiVersion: z.string({ error: 'must be a string' }).min(1, 'must not be empty'),
+    backupRequestId: z.uuid({ error: 'must be a UUID' }),
+    storagePathName: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(250),
+    resultTypeCode: z.enum(['Succeeded', 'Failed'], { error: 'must be "Succeeded" or "Failed"' }),
+    backupByteCount: z
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(0, 'must not be negative')
+      .max(Number.MAX_SAFE_INTEGER),
+    copyStartTimestamp: timestamp,
+    copyEndTimestamp: timestamp,
+    verifyStartTimestamp: optionalTimestamp,
+    verifyEndTimestamp: optionalTimestamp,
+    verifiedHash: z.string({ error: 'must be a string' }).max(512).nullish(),
+    messageText: z.string({ error: 'must be a string' }).nullish(),
+    traceId: z.string().max(128).optional(),
+  },
+  { error: 'the reply must be a JSON object' },
+);
+
+export type StatusReply = z.infer<typeof statusReplySchema>;
+
+export type ParsedReply = { ok: true; reply: StatusReply } | { ok: false; reason: string };
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Some Azure queue producers base64-encode message bodies by default: accept that too.
+    const decoded = Buffer.from(text, 'base64').toString('utf8');
+    if (/^\s*\{/.test(decoded)) return JSON.parse(decoded);
+    throw new Error('not valid JSON');
+  }
+}
+
+/** Parses and validates an inbound reply (SPEC §4); the reason names every problem at once. */
+export function parseStatusReply(text: string): ParsedReply {
+  let json: unknown;
+  try {
+    json = parseJsonText(text);
+  } catch {
+    return { ok: false, reason: 'the reply is not valid JSON' };
+  }
+  const result = statusReplySchema.safeParse(json);
+  if (result.success) return { ok: true, reply: result.data };
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(reply)'}: ${issue.message}`);
+  return { ok: false, reason: `invalid reply: ${problems.join('; ')}` };
+}
+
+/** A status reason fits the 500-character column (SPEC §2.1). */
+export function truncateReason(reason: string): string {
+  return reason.length <= 500 ? reason : `${reason.slice(0, 497)}...`;
+}
