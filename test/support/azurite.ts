@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { azuriteConnectionString } from '@linebacker/interface-queue';
+import { azuriteConnectionString } from '@linebacker/config';
 import { freePort } from './free-port.js';
 
 /** An Azurite queue service of its own, in memory, on a free port of 127.0.0.1. */

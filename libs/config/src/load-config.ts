@@ -51,10 +51,11 @@ export interface RetryConfig {
 
 /** The well-known development account of Azurite (public, documented by Microsoft). */
 export function azuriteConnectionString(host: string, port: number): string {
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return (
     'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
     'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
-    `QueueEndpoint=http://${host}:${port}/devstoreaccount1;`
+    `QueueEndpoint=http://${authority}/devstoreaccount1;`
   );
 }
 

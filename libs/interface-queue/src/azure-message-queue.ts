@@ -29,19 +29,6 @@ const MAX_TRY_TIMEOUT_MS = 10_000;
 /** Azure's bounds for Get Messages. */
 const MAX_RECEIVE = 32;
 
-/** The well-known Azurite development account (public, the same for every Azurite). */
-const AZURITE_ACCOUNT = 'devstoreaccount1';
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-/** Connection string of the queue service of an Azurite listening on `host:port`. */
-export function azuriteConnectionString(host: string, port: number): string {
-  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return (
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `QueueEndpoint=http://${authority}/${AZURITE_ACCOUNT};`
-  );
-}
-
 /** One queue of the storage account behind `connectionString`. */
 export function createAzureMessageQueue(
   connectionString: string,

@@ -1,6 +1,5 @@
 export type { InterfaceQueues, MessageQueue, ReceivedMessage } from './interface-queue.js';
 export {
-  azuriteConnectionString,
   createAzureMessageQueue,
   createInterfaceQueues,
   type AzureMessageQueueOptions,
