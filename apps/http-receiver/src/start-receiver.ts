@@ -1,9 +1,21 @@
 import type { AddressInfo } from 'node:net';
-import { openPool } from '@linebacker/db';
-import { QUEUES, createProducerConnection, createRequestQueue, evictionPolicyProblem, waitUntilReady } from '@linebacker/queues';
+import { AdvisoryLeadership, openPool } from '@linebacker/db';
+import {
+  QUEUES,
+  createProducerConnection,
+  createRequestQueue,
+  evictionPolicyProblem,
+  openProducerQueue,
+  waitUntilReady,
+} from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { closeServer, listen } from './http-server.js';
+import { reconcile } from './reconcile.js';
+import { startReconciliationDuty } from './reconciliation-duty.js';
 import { createReceiverApp } from './receiver-app.js';
+
+/** The advisory lock whose holder runs reconciliation (per database). */
+export const RECONCILIATION_LOCK_KEY = 0x6c62_7263; // "lbrc"
 
 /**
  * Opens what the receiver needs, each with its releaser, and starts listening. Neither Postgres nor
@@ -27,6 +39,17 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
     logger.debug({ err }, 'created queue error'),
   );
   onShutdown('created queue', () => createdQueue.close());
+
+  const allowedQueue = openProducerQueue(context, QUEUES.allowed);
+  const duty = startReconciliationDuty({
+    leadership: new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs),
+    pass: () =>
+      reconcile({ db: pool, created: createdQueue, allowed: allowedQueue, ...config.reconciliation, log: logger }),
+    startupDelayMs: config.reconciliation.startupDelayMs,
+    intervalMs: config.reconciliation.intervalMs,
+    log: logger,
+  });
+  onShutdown('reconciliation', () => duty.stop());
 
   const app = createReceiverApp({ pool, redis, createdQueue, logger, http: config.http, isShuttingDown });
   const server = await listen(app, config.http.host, config.http.port);

@@ -65,6 +65,12 @@ export const configSchema = z
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: positiveInt.default(60),
     LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
 
+    LINEBACKER_RECOVERY_DELAY_MS: z.coerce.number().int().min(0).default(5000),
+    LINEBACKER_RECONCILE_INTERVAL_MS: positiveInt.default(30_000),
+    LINEBACKER_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).default(5000),
+    LINEBACKER_RECONCILE_BATCH_SIZE: positiveInt.default(1000),
+    LINEBACKER_REPLY_TIMEOUT_MS: positiveInt.default(24 * 3600 * 1000),
+
     LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_MAX_MS: positiveInt.default(60_000),
     LINEBACKER_RETRY_MAX_ATTEMPTS: positiveInt.default(10),

@@ -32,6 +32,16 @@ export interface Config {
   workers: { checkAllowed: WorkerConfig; sendToInterface: WorkerConfig; receiveStatus: WorkerConfig };
   statusReceiver: { batchSize: number; visibilityTimeoutSeconds: number; maxIdlePollMs: number };
   retry: RetryConfig;
+  reconciliation: {
+    /** Wait after start before the first pass (startup recovery). */
+    startupDelayMs: number;
+    intervalMs: number;
+    /** Requests that changed less than this long ago are left to the pipeline. */
+    graceMs: number;
+    batchSize: number;
+    /** Sent requests without a reply for this long become Failed. */
+    replyTimeoutMs: number;
+  };
   logLevel: Env['LINEBACKER_LOG_LEVEL'];
   shutdownTimeoutMs: number;
 }
@@ -133,6 +143,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxMs: e.LINEBACKER_RETRY_MAX_MS,
       maxAttempts: e.LINEBACKER_RETRY_MAX_ATTEMPTS,
       maxAgeMs: e.LINEBACKER_RETRY_MAX_AGE_MS,
+    },
+    reconciliation: {
+      startupDelayMs: e.LINEBACKER_RECOVERY_DELAY_MS,
+      intervalMs: e.LINEBACKER_RECONCILE_INTERVAL_MS,
+      graceMs: e.LINEBACKER_RECONCILE_GRACE_MS,
+      batchSize: e.LINEBACKER_RECONCILE_BATCH_SIZE,
+      replyTimeoutMs: e.LINEBACKER_REPLY_TIMEOUT_MS,
     },
     logLevel: e.LINEBACKER_LOG_LEVEL,
     shutdownTimeoutMs: e.LINEBACKER_SHUTDOWN_TIMEOUT_MS,

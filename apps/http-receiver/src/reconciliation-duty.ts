@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { AdvisoryLeadership } from '@linebacker/db';
+
+export interface ReconciliationDuty {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `pass` after `startupDelayMs` and then every `intervalMs`, but only in the one process that
+ * holds the leadership lock. Every instance tries to take the lock at each tick, so when the leader
+ * dies another takes over within one interval. Passes never overlap; failures are logged and the
+ * next tick tries again.
+ */
+export function startReconciliationDuty(options: {
+  leadership: AdvisoryLeadership;
+  pass: () => Promise<unknown>;
+  startupDelayMs: number;
+  intervalMs: number;
+  log: Logger;
+}): ReconciliationDuty {
+  const { leadership, log } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+
+  const tick = async () => {
+    const wasLeader = leadership.isLeader;
+    if (await leadership.tryAcquire()) {
+      if (!wasLeader) log.info('this instance now runs reconciliation');
+      try {
+        await options.pass();
+      } catch (err) {
+        log.warn({ err }, 'reconciliation pass failed; trying again next interval');
+      }
+    }
+  };
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(() => schedule(options.intervalMs));
+    }, ms);
+  };
+  schedule(options.startupDelayMs);
+
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await leadership.release();
+    },
+  };
+}
