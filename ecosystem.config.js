@@ -1,33 +1,71 @@
-// PM2 ecosystem of linebacker: one entry per app (SPEC §7). `npm start` starts it; operators may
-// also use it directly (`pm2 start ecosystem.config.js`, `pm2 scale <app> N`).
+// PM2 ecosystem of linebacker: one entry per app (SPEC §7). `npm start` uses it; operators may
+// too (`pm2 start ecosystem.config.js` after `npm run build`, `pm2 scale check-allowed 3`).
 //
-// Apps get the environment of the shell that starts them; they read and validate it themselves
-// (libs/config). Only the PM2 process layout is decided here, so this file reads just the one
-// variable that shapes it.
+// The layout comes from the same validated configuration the apps use (libs/config, built by
+// `npm start`), so there is one place for every default: the http-receiver runs in cluster mode on
+// one shared port; the workers run in fork mode and never listen on a port, so `pm2 scale` just adds
+// consumers; Azurite and the interface simulator are added when no AZURE_STORAGE_CONNECTION_STRING
+// is set. Apps get the environment of the shell that starts them.
 'use strict';
 
-// Below PM2's kill_timeout so that an app always finishes its own graceful shutdown first.
-const SHUTDOWN_TIMEOUT_MS = Number(process.env.LINEBACKER_SHUTDOWN_TIMEOUT_MS || 8000);
+const path = require('node:path');
+const { loadConfig } = require('./libs/config/dist/index.js');
+
+const config = loadConfig();
 
 const common = {
   cwd: __dirname,
   wait_ready: true,
-  listen_timeout: 30000,
-  kill_timeout: SHUTDOWN_TIMEOUT_MS + 2000,
+  listen_timeout: 90000,
+  // above the apps' own graceful-shutdown deadline, so they always finish it themselves
+  kill_timeout: config.shutdownTimeoutMs + 2000,
   max_memory_restart: '400M',
   merge_logs: true,
   autorestart: true,
   exp_backoff_restart_delay: 200,
 };
 
-module.exports = {
-  apps: [
-    {
-      ...common,
-      name: 'http-receiver',
-      script: 'apps/http-receiver/dist/main.js',
-      exec_mode: 'cluster',
-      instances: Number(process.env.LINEBACKER_HTTP_INSTANCES || 1),
-    },
-  ],
-};
+const worker = (name) => ({ ...common, name, script: `apps/${name}/dist/main.js`, exec_mode: 'fork', instances: 1 });
+
+const apps = [];
+
+// First: PM2 starts the apps one after the other, each waiting for the previous one's `ready`, and
+// the apps that use the interface queues wait for them to answer.
+const azurite = config.interface.embeddedAzurite;
+if (azurite) {
+  apps.push({
+    ...common,
+    name: 'azurite',
+    script: require.resolve('azurite/dist/src/queue/main.js'),
+    args: [
+      '--queueHost', '127.0.0.1',
+      '--queuePort', String(azurite.port),
+      // on disk, not --inMemoryPersistence: in-memory extents stall Azurite's event loop for a
+      // minute during garbage collection once ~10k messages have passed (ENVIRONMENT.md)
+      '--location', path.resolve(__dirname, `${azurite.location}-${azurite.port}`),
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+    ],
+    exec_mode: 'fork',
+    wait_ready: false,
+    kill_timeout: 3000,
+  });
+}
+
+apps.push(
+  {
+    ...common,
+    name: 'http-receiver',
+    script: 'apps/http-receiver/dist/main.js',
+    exec_mode: 'cluster',
+    instances: config.http.instances,
+  },
+  worker('check-allowed'),
+  worker('send-to-interface'),
+  worker('external-queue-receiver'),
+  worker('receive-status'),
+);
+
+if (config.simulator.enabled) apps.push(worker('interface-simulator'));
+
+module.exports = { apps };

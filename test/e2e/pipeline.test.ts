@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { azuriteConnectionString } from '@linebacker/config';
+import { createAzureMessageQueue } from '@linebacker/interface-queue';
+import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
+import { call } from '../support/api-client.js';
+import { freePort } from '../support/free-port.js';
+import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, pm2List, type PipelineEnv } from '../support/pipeline.js';
+
+const run = promisify(execFile);
+const FAILURE_RATIO = 0.2;
+const MALFORMED_RATIO = 0.1;
+const WORKER_APPS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'];
+
+let pipeline: PipelineEnv;
+let dataDir: string;
+let azuritePort: number;
+let pool: pg.Pool;
+let apiKey: string;
+let sequence = 0;
+
+/** Where each request should end: NotAllowed by the catalogue, else the simulator's fate. */
+function expectedStatus(backupJobId: string, backupRequestId: string): string {
+  if (backupJobId !== 'active-a' && backupJobId !== 'active-b') return 'NotAllowed';
+  const fate = simulatedOutcome(backupRequestId, FAILURE_RATIO, MALFORMED_RATIO);
+  // a malformed reply goes to the poison queue; the request waits in Sent for a valid reply
+  return fate === 'Malformed' ? 'Sent' : fate;
+}
+
+async function postRequests(count: number): Promise<{ id: string; backupJobId: string }[]> {
+  const jobs = ['active-a', 'active-b', 'active-a', 'active-b', 'active-a', 'active-b', 'active-a', 'inactive', 'inactive', 'unknown'];
+  const dataDate = new Date().toISOString().slice(0, 10);
+  const posted: { id: string; backupJobId: string }[] = [];
+  for (let i = 0; i < count; i += 20) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(20, count - i) }, async () => {
+        const n = sequence++;
+        const backupJobId = jobs[n % jobs.length]!;
+        const response = await call(pipeline.url, 'POST', '/api/v1/backup-requests', {
+          token: apiKey,
+          json: { backupJobId, dataDate, backupDataLocation: `/data/e2e/${n}` },
+        });
+        expect(response.status).toBe(202);
+        return { id: response.body.backupRequestId as string, backupJobId };
+      }),
+    );
+    posted.push(...batch);
+  }
+  return posted;
+}
+
+/** Waits until every request is where it should be; returns the mismatches left at the deadline. */
+async function waitForExpected(requests: { id: string; backupJobId: string }[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query<{ id: string; status: string }>(
+      'SELECT backup_request_id AS id, status FROM backup_requests WHERE backup_request_id = ANY($1)',
+      [requests.map((r) => r.id)],
+    );
+    const status = new Map(rows.map((row) => [row.id, row.status]));
+    const wrong = requests.filter((r) => status.get(r.id) !== expectedStatus(r.backupJobId, r.id));
+    if (wrong.length === 0 || Date.now() > deadline) {
+      return wrong.map((r) => ({ ...r, status: status.get(r.id), expected: expectedStatus(r.backupJobId, r.id) }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const pm2 = (...args: string[]) => run(join(REPO_ROOT, 'node_modules/.bin/pm2'), args, { env: pipeline.env, cwd: REPO_ROOT });
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'lb-data-'));
+  azuritePort = await freePort();
+  pipeline = await isolatedPipelineEnv({
+    LINEBACKER_AZURITE_PORT: String(azuritePort),
+    LINEBACKER_DATA_DIR: dataDir,
+    LINEBACKER_INTERFACE_REQUEST_QUEUE: 'e2e-requests',
+    LINEBACKER_INTERFACE_STATUS_QUEUE: 'e2e-statuses',
+    LINEBACKER_SIMULATOR_DELAY_MS: '0',
+    LINEBACKER_SIMULATOR_FAILURE_RATIO: String(FAILURE_RATIO),
+    LINEBACKER_SIMULATOR_MALFORMED_RATIO: String(MALFORMED_RATIO),
+    LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: '5',
+    LINEBACKER_LOG_LEVEL: 'warn',
+  });
+  await npm(pipeline, 'start');
+  pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
+  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'e2e', '--scopes', 'requests:write,requests:read,jobs:admin');
+  apiKey = (JSON.parse(created.stdout) as { apiKey: string }).apiKey;
+  for (const [id, isActive] of [['active-a', true], ['active-b', true], ['inactive', false]] as const) {
+    const response = await call(pipeline.url, 'PUT', `/api/v1/backup-jobs/${id}`, {
+      token: apiKey,
+      json: { storagePathName: `vault/${id}`, backupProviderCode: 'CloudA', daysToKeep: 7, isActive },
+    });
+    expect(response.status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  await pool?.end();
+  if (pipeline) await destroyPipeline(pipeline);
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('the whole pipeline under PM2 (SPEC §1)', () => {
+  it('runs all seven apps', async () => {
+    const names = (await pm2List(pipeline)).filter((p) => p.pm2_env.status === 'online').map((p) => p.name);
+    expect(new Set(names)).toEqual(new Set(['http-receiver', ...WORKER_APPS, 'azurite', 'interface-simulator']));
+  });
+
+  let first: { id: string; backupJobId: string }[] = [];
+
+  it('takes 300 requests to the status each should reach, with one Backup per success', async () => {
+    first = await postRequests(300);
+    expect(await waitForExpected(first, 120_000)).toEqual([]);
+
+    const { rows } = await pool.query<{ status: string; backups: number; requests: number }>(
+      `SELECT r.status, count(b.*)::int AS backups, count(DISTINCT r.backup_request_id)::int AS requests
+       FROM backup_requests r LEFT JOIN backups b USING (backup_request_id)
+       WHERE r.backup_request_id = ANY($1) GROUP BY r.status`,
+      [first.map((r) => r.id)],
+    );
+    for (const row of rows) expect(row.backups, row.status).toBe(row.status === 'Succeeded' ? row.requests : 0);
+    expect(rows.map((r) => r.status).sort()).toEqual(['Failed', 'NotAllowed', 'Sent', 'Succeeded']);
+
+    const reasons = await pool.query<{ backup_job_id: string; status_reason: string }>(
+      `SELECT DISTINCT backup_job_id, status_reason FROM backup_requests WHERE status = 'NotAllowed' AND backup_request_id = ANY($1)`,
+      [first.map((r) => r.id)],
+    );
+    expect(reasons.rows.sort((a, b) => a.backup_job_id.localeCompare(b.backup_job_id))).toEqual([
+      { backup_job_id: 'inactive', status_reason: 'backup job is inactive' },
+      { backup_job_id: 'unknown', status_reason: 'unknown backup job' },
+    ]);
+
+    const succeeded = first.find((r) => expectedStatus(r.backupJobId, r.id) === 'Succeeded')!;
+    const shown = await call(pipeline.url, 'GET', `/api/v1/backup-requests/${succeeded.id}`, { token: apiKey });
+    expect(shown.body.history.map((h: { status: string }) => h.status)).toEqual(['Received', 'Allowed', 'Sent', 'Succeeded']);
+    expect(shown.body).toMatchObject({ backupProviderCode: 'CloudA', storagePathName: `vault/${succeeded.backupJobId}` });
+
+    const malformed = first.filter((r) => expectedStatus(r.backupJobId, r.id) === 'Sent').length;
+    const poison = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', azuritePort), 'e2e-statuses-poison');
+    expect(await poison.approximateCount()).toBe(malformed);
+  });
+
+  it('loses nothing while every worker app is scaled to 3 and back to 1 under load', async () => {
+    const flowing = postRequests(300);
+    for (const app of WORKER_APPS) await pm2('scale', app, '3');
+    const counts = (await pm2List(pipeline)).reduce<Record<string, number>>((acc, p) => {
+      if (p.pm2_env.status === 'online') acc[p.name] = (acc[p.name] ?? 0) + 1;
+      return acc;
+    }, {});
+    for (const app of WORKER_APPS) expect(counts[app], app).toBe(3);
+    for (const app of WORKER_APPS) await pm2('scale', app, '1');
+    const second = await flowing;
+
+    expect(await waitForExpected([...first, ...second], 150_000)).toEqual([]);
+    const duplicates = await pool.query('SELECT backup_request_id FROM backups GROUP BY 1 HAVING count(*) > 1');
+    expect(duplicates.rows).toEqual([]);
+    const online = (await pm2List(pipeline)).filter((p) => WORKER_APPS.includes(p.name) && p.pm2_env.status === 'online');
+    expect(online).toHaveLength(WORKER_APPS.length);
+  });
+});
