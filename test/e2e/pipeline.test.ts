@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -9,7 +7,6 @@ import { azuriteConnectionString } from '@linebacker/config';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
 import { call } from '../support/api-client.js';
-import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, pm2List, type PipelineEnv } from '../support/pipeline.js';
 
 const run = promisify(execFile);
@@ -18,8 +15,6 @@ const MALFORMED_RATIO = 0.1;
 const WORKER_APPS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'];
 
 let pipeline: PipelineEnv;
-let dataDir: string;
-let azuritePort: number;
 let pool: pg.Pool;
 let apiKey: string;
 let sequence = 0;
@@ -74,11 +69,7 @@ async function waitForExpected(requests: { id: string; backupJobId: string }[], 
 const pm2 = (...args: string[]) => run(join(REPO_ROOT, 'node_modules/.bin/pm2'), args, { env: pipeline.env, cwd: REPO_ROOT });
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'lb-data-'));
-  azuritePort = await freePort();
   pipeline = await isolatedPipelineEnv({
-    LINEBACKER_AZURITE_PORT: String(azuritePort),
-    LINEBACKER_DATA_DIR: dataDir,
     LINEBACKER_INTERFACE_REQUEST_QUEUE: 'e2e-requests',
     LINEBACKER_INTERFACE_STATUS_QUEUE: 'e2e-statuses',
     LINEBACKER_SIMULATOR_DELAY_MS: '0',
@@ -103,7 +94,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.end();
   if (pipeline) await destroyPipeline(pipeline);
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('the whole pipeline under PM2 (SPEC §1)', () => {
@@ -142,7 +132,7 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
     expect(shown.body).toMatchObject({ backupProviderCode: 'CloudA', storagePathName: `vault/${succeeded.backupJobId}` });
 
     const malformed = first.filter((r) => expectedStatus(r.backupJobId, r.id) === 'Sent').length;
-    const poison = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', azuritePort), 'e2e-statuses-poison');
+    const poison = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', pipeline.azuritePort), 'e2e-statuses-poison');
     expect(await poison.approximateCount()).toBe(malformed);
   });
 

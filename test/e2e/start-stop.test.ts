@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 describe('npm start / npm stop under PM2 (SPEC §7)', () => {
-  it('starts the receiver in cluster mode, serves a CLI-made client, and stops', async () => {
+  it('starts the receiver in cluster mode with the workers, serves a CLI-made client, and stops', async () => {
     const started = await npm(pipeline, 'start');
     expect(started.stdout).toContain(`linebacker is running at ${pipeline.url}`);
 
@@ -37,7 +37,11 @@ describe('npm start / npm stop under PM2 (SPEC §7)', () => {
 
     const fetched = await call(pipeline.url, 'GET', location!, { token: client.apiKey });
     expect(fetched.status).toBe(200);
-    expect(fetched.body.history).toEqual([{ status: 'Received', at: posted.body.receivedAt, reason: null }]);
+    expect(fetched.body.history[0]).toEqual({ status: 'Received', at: posted.body.receivedAt, reason: null });
+    // no such backup job: the pipeline refuses it
+    await expect
+      .poll(async () => (await call(pipeline.url, 'GET', location!, { token: client.apiKey })).body.status, { timeout: 20_000 })
+      .toBe('NotAllowed');
 
     expect((await call(pipeline.url, 'POST', '/api/v1/backup-requests', { json: {} })).status).toBe(401);
 

@@ -19,15 +19,21 @@ export interface PipelineEnv {
   url: string;
   databaseUrl: string;
   pm2Home: string;
+  /** Embedded Azurite of this pipeline. */
+  azuritePort: number;
+  dataDir: string;
 }
 
 /**
  * Everything a pipeline started by these tests needs of its own: PM2_HOME, HTTP port, a database
- * that does not exist yet (`npm start` must create it), and a BullMQ prefix.
+ * that does not exist yet (`npm start` must create it), a BullMQ prefix, and an embedded Azurite
+ * on a free port with its data in a temporary folder.
  */
 export async function isolatedPipelineEnv(extra: Record<string, string> = {}): Promise<PipelineEnv> {
   const pm2Home = await mkdtemp(join(tmpdir(), 'lb-pm2-'));
+  const dataDir = await mkdtemp(join(tmpdir(), 'lb-data-'));
   const port = await freePort();
+  const azuritePort = await freePort();
   const databaseUrl = withDatabase(
     inject('lbPostgresServerUrl'),
     `${inject('lbTemplateDatabase')}_pipe_${randomBytes(3).toString('hex')}`,
@@ -39,9 +45,11 @@ export async function isolatedPipelineEnv(extra: Record<string, string> = {}): P
     REDIS_URL: inject('lbRedisUrl'),
     LINEBACKER_QUEUE_PREFIX: testQueuePrefix(),
     LINEBACKER_HTTP_PORT: String(port),
+    LINEBACKER_AZURITE_PORT: String(azuritePort),
+    LINEBACKER_DATA_DIR: dataDir,
     ...extra,
   };
-  return { env, url: `http://127.0.0.1:${port}`, databaseUrl, pm2Home };
+  return { env, url: `http://127.0.0.1:${port}`, databaseUrl, pm2Home, azuritePort, dataDir };
 }
 
 /** Runs an npm script in the repository as a user would, with this pipeline's environment. */
@@ -62,4 +70,5 @@ export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pm
 export async function destroyPipeline(pipeline: PipelineEnv): Promise<void> {
   await run(PM2_BIN, ['kill'], { cwd: REPO_ROOT, env: pipeline.env }).catch(() => undefined);
   await rm(pipeline.pm2Home, { recursive: true, force: true });
+  await rm(pipeline.dataDir, { recursive: true, force: true });
 }
