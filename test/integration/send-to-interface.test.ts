@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERFACE_API_VERSION } from '@linebacker/domain';
 import { createAzureMessageQueue, isInterfaceUnavailable, type MessageQueue } from '@linebacker/interface-queue';
+import type { AllowedJobData } from '@linebacker/queues';
 import { sendToInterface } from '../../apps/send-to-interface/src/send-to-interface.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 import { freePort } from '../support/free-port.js';
@@ -16,7 +17,12 @@ let pool: pg.Pool;
 let azurite: Azurite;
 let requests: MessageQueue;
 
-const job = (backupRequestId: string) => ({ backupRequestId, traceId: 'ignored-the-row-has-its-own' });
+const job = (backupRequestId: string): AllowedJobData => ({ backupRequestId, traceId: 'ignored-the-row-has-its-own' });
+/** What the worker would store in the BullMQ job; here kept in memory. */
+const memory = () => {
+  const remembered: AllowedJobData[] = [];
+  return { remembered, job: { remember: async (data: AllowedJobData) => void remembered.push(data) } };
+};
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -42,7 +48,9 @@ describe('send-to-interface (SPEC §4)', () => {
       backupProviderCode: 'Local',
       dataDate: '2026-02-28',
     });
-    expect(await sendToInterface(job(id), { db: pool, requests }, log)).toBe('done');
+    const { remembered, job: stepJob } = memory();
+    expect(await sendToInterface(job(id), { db: pool, requests }, log, stepJob)).toBe('done');
+    expect(remembered).toEqual([{ ...job(id), messageSent: true }]);
 
     const [message] = await requests.receive(32, 5);
     expect(message).toBeDefined();
@@ -68,8 +76,15 @@ describe('send-to-interface (SPEC §4)', () => {
   it('does nothing for a request that is not Allowed (a repeated job sends no second message)', async () => {
     for (const status of ['Received', 'NotAllowed', 'Sent', 'Succeeded', 'Failed'] as const) {
       const id = await insertRequest(pool, { backupJobId: 'send-job', status });
-      expect(await sendToInterface(job(id), { db: pool, requests }, log)).toBe('no-op');
+      expect(await sendToInterface(job(id), { db: pool, requests }, log, memory().job)).toBe('no-op');
     }
+    expect(await requests.receive(32, 1)).toEqual([]);
+  });
+
+  it('records Sent without sending again when the job remembers the message went out', async () => {
+    const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' });
+    expect(await sendToInterface({ ...job(id), messageSent: true }, { db: pool, requests }, log, memory().job)).toBe('done');
+    expect((await statusOf(pool, id)).status).toBe('Sent');
     expect(await requests.receive(32, 1)).toEqual([]);
   });
 
@@ -79,7 +94,7 @@ describe('send-to-interface (SPEC §4)', () => {
       azurite.connectionString.replace(`:${azurite.port}/`, `:${await freePort()}/`),
       'requests',
     );
-    const failure = await sendToInterface(job(id), { db: pool, requests: nowhere }, log).catch((err: unknown) => err);
+    const failure = await sendToInterface(job(id), { db: pool, requests: nowhere }, log, memory().job).catch((err: unknown) => err);
     expect(isInterfaceUnavailable(failure)).toBe(true);
     expect((await statusOf(pool, id)).status).toBe('Allowed');
   });

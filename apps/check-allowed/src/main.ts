@@ -14,5 +14,6 @@ await runApp('check-allowed', async (context) => {
     concurrency: context.config.workers.checkAllowed.concurrency,
     handle: (data, log) => checkAllowed(data, { db: pool, enqueueAllowed }, log),
     isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
+    probe: () => pool.query('SELECT 1'),
   });
 });

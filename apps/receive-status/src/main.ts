@@ -10,5 +10,6 @@ await runApp('receive-status', async (context) => {
     concurrency: context.config.workers.receiveStatus.concurrency,
     handle: (data, log) => receiveStatus(data, { pool }, log),
     isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
+    probe: () => pool.query('SELECT 1'),
   });
 });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { getBackupRequest, recordTransition, type Queryable } from '@linebacker/db';
 import { outboundMessage } from '@linebacker/domain';
 import type { MessageQueue } from '@linebacker/interface-queue';
-import type { RequestJobData, StepOutcome } from '@linebacker/queues';
+import type { AllowedJobData, RequestJobData, StepJob, StepOutcome } from '@linebacker/queues';
 
 export interface SendDeps {
   db: Queryable;
@@ -11,14 +11,26 @@ export interface SendDeps {
 
 /**
  * send-to-interface (SPEC §4): an Allowed request is sent to the interface request queue, then
- * recorded as Sent. A crash or a Postgres failure between the two steps means the message is sent
- * again on retry; the interface dedupes on `backupRequestId`, and a reply that overtakes the Sent
- * bookkeeping is still applied (Allowed → Succeeded | Failed). The window is one UPDATE long.
+ * recorded as Sent.
+ *
+ * Duplicates: right after the send, the job remembers it in Redis (one write), so a retry after a
+ * failed Sent UPDATE (Postgres down) records Sent without sending again. A second message can only
+ * go out if the process dies in the millisecond between the send and that write (or Redis fails
+ * just then); the interface dedupes on `backupRequestId`, and a reply that overtakes the Sent
+ * bookkeeping is still applied (Allowed → Succeeded | Failed).
  */
-export async function sendToInterface(data: RequestJobData, deps: SendDeps, log: Logger): Promise<StepOutcome> {
+export async function sendToInterface(
+  data: AllowedJobData,
+  deps: SendDeps,
+  log: Logger,
+  job: StepJob<AllowedJobData>,
+): Promise<StepOutcome> {
   const request = await getBackupRequest(deps.db, data.backupRequestId);
   if (!request || request.status !== 'Allowed') return 'no-op';
-  await deps.requests.send(JSON.stringify(outboundMessage(request)));
+  if (!data.messageSent) {
+    await deps.requests.send(JSON.stringify(outboundMessage(request)));
+    await job.remember({ ...data, messageSent: true });
+  }
   const updated = await recordTransition(deps.db, { backupRequestId: request.backupRequestId, to: 'Sent' });
   log.info({ recorded: Boolean(updated) }, 'sent to the backup interface');
   return 'done';

@@ -13,6 +13,11 @@ export interface RequestJobData {
 }
 
 /** A reply taken from the interface status queue, on its way to receive-status. */
+/** An `allowed` job remembers that its message went out, so a retry only records Sent. */
+export interface AllowedJobData extends RequestJobData {
+  messageSent?: boolean;
+}
+
 export interface StatusReceivedJobData extends RequestJobData {
   reply: StatusReply;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -17,11 +18,24 @@ export interface RequestWorkerOptions<T extends RequestJobData> {
   concurrency: number;
   retry: RetryConfig;
   logger: Logger;
-  /** The step itself: `(payload, logger) → outcome`; throws to fail. */
-  handle: (data: T, log: Logger) => Promise<StepOutcome>;
+  /**
+   * The step itself: `(payload, logger, job) → outcome`; throws to fail. `job.remember` stores
+   * progress in the job data, so that a retry can skip what already happened.
+   */
+  handle: (data: T, log: Logger, job: StepJob<T>) => Promise<StepOutcome>;
   isConnectionFailure: (err: unknown) => boolean;
+  /**
+   * Resolves when the dependencies the step needs answer again. After a connection failure the
+   * worker pauses its intake and calls this with growing pauses, then resumes: jobs wait in the
+   * queue instead of each burning through its retries while, say, Postgres restarts.
+   */
+  probe?: () => Promise<unknown>;
   /** Records on the request why the step gave up (may throw; then the job is retried later). */
   onGiveUp?: (data: T, reason: string, log: Logger) => Promise<void>;
+}
+
+export interface StepJob<T> {
+  remember(data: T): Promise<void>;
 }
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -34,6 +48,29 @@ const errorMessage = (err: unknown) => (err instanceof Error ? err.message : Str
  */
 export function createRequestWorker<T extends RequestJobData>(options: RequestWorkerOptions<T>): Worker<T> {
   const { logger, retry } = options;
+  let probing = false;
+  let closing = false;
+
+  const pauseUntilHealthy = async (probe: () => Promise<unknown>) => {
+    probing = true;
+    logger.warn({ queue: options.queue }, 'a dependency is unavailable: pausing intake until it answers');
+    await worker.pause(true);
+    // (a paused worker is not "running": our own flag tells when it closes)
+    for (let delay = retry.startMs; !closing; delay = Math.min(delay * 2, retry.maxMs)) {
+      await sleep(delay);
+      try {
+        await probe();
+        break;
+      } catch {
+        // still down
+      }
+    }
+    probing = false;
+    if (!closing) {
+      await worker.resume();
+      logger.info({ queue: options.queue }, 'dependencies answer again: intake resumed');
+    }
+  };
 
   const processor = async (job: Job<T>, token?: string): Promise<StepOutcome> => {
     const log = logger.child({
@@ -43,11 +80,13 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       traceId: job.data.traceId,
     });
     try {
-      const outcome = await options.handle(job.data, log);
+      const stepJob: StepJob<T> = { remember: (data) => job.updateData(data) };
+      const outcome = await options.handle(job.data, log, stepJob);
       log.debug({ outcome }, 'step finished');
       return outcome;
     } catch (err) {
       const kind = classifyFailure(err, options.isConnectionFailure);
+      if (kind === 'connection' && options.probe && !probing) void pauseUntilHealthy(options.probe);
       const attempt = (job.data.attempt ?? 0) + 1;
       const receivedAt = job.data.receivedAt ? Date.parse(job.data.receivedAt) : job.timestamp;
       const decision = retryDecision(kind, attempt, Date.now() - receivedAt, retry);
@@ -76,6 +115,9 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
     concurrency: options.concurrency,
     removeOnComplete: RETENTION.completed,
     removeOnFail: RETENTION.failed,
+  });
+  worker.on('closing', () => {
+    closing = true;
   });
   worker.on('error', (err) => logger.warn({ err, queue: options.queue }, 'worker error'));
   worker.on('stalled', (jobId) => logger.warn({ jobId, queue: options.queue }, 'job stalled; it will run again'));

@@ -8,7 +8,7 @@ import { createRequestWorker, type RequestWorkerOptions } from './request-worker
 
 type StepOptions<T extends RequestJobData> = Pick<
   RequestWorkerOptions<T>,
-  'queue' | 'concurrency' | 'handle' | 'isConnectionFailure' | 'onGiveUp'
+  'queue' | 'concurrency' | 'handle' | 'isConnectionFailure' | 'onGiveUp' | 'probe'
 >;
 
 /**
