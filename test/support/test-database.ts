@@ -52,7 +52,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     databaseUrl: withDatabase(serverUrl, name),
     drop: () =>
       withAdminClient(serverUrl, async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+        // Give pools that are ending a moment to disconnect: FORCE would terminate their sessions,
+        // and a terminated idle client emits an 'error' nobody listens to any more.
+        const database = client.escapeIdentifier(name);
+        for (let attempt = 1; attempt <= 20; attempt += 1) {
+          try {
+            await client.query(`DROP DATABASE IF EXISTS ${database}`);
+            return;
+          } catch (err) {
+            if ((err as { code?: string }).code !== OBJECT_IN_USE) throw err;
+            await sleep(CLONE_RETRY_MS);
+          }
+        }
+        await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       }),
   };
 }
