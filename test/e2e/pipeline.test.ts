@@ -80,7 +80,7 @@ beforeAll(async () => {
   });
   await npm(pipeline, 'start');
   pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
-  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'e2e', '--scopes', 'requests:write,requests:read,jobs:admin');
+  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'e2e', '--scopes', 'requests:write,requests:read,jobs:admin,ops:read');
   apiKey = (JSON.parse(created.stdout) as { apiKey: string }).apiKey;
   for (const [id, isActive] of [['active-a', true], ['active-b', true], ['inactive', false]] as const) {
     const response = await call(pipeline.url, 'PUT', `/api/v1/backup-jobs/${id}`, {
@@ -97,9 +97,23 @@ afterAll(async () => {
 });
 
 describe('the whole pipeline under PM2 (SPEC §1)', () => {
-  it('runs all seven apps', async () => {
+  it('runs all seven apps, and /healthz shows them with the queues and requests', async () => {
     const names = (await pm2List(pipeline)).filter((p) => p.pm2_env.status === 'online').map((p) => p.name);
-    expect(new Set(names)).toEqual(new Set(['http-receiver', ...WORKER_APPS, 'azurite', 'interface-simulator']));
+    const all = ['http-receiver', ...WORKER_APPS, 'azurite', 'interface-simulator'];
+    expect(new Set(names)).toEqual(new Set(all));
+
+    await expect
+      .poll(async () => (await call(pipeline.url, 'GET', '/healthz', { token: apiKey })).body.status, { timeout: 15_000 })
+      .toBe('ok');
+    const { body } = await call(pipeline.url, 'GET', '/healthz', { token: apiKey });
+    expect(body.pm2.available).toBe(true);
+    expect(body.pm2.apps.map((a: { name: string }) => a.name).sort()).toEqual([...all].sort());
+    for (const app of body.pm2.apps) {
+      expect(app, app.name).toMatchObject({ instances: 1, online: 1, restarts: expect.any(Number), memoryBytes: expect.any(Number) });
+      expect(app.memoryBytes, app.name).toBeGreaterThan(0);
+    }
+    expect(Object.keys(body.queues).sort()).toEqual(['allowed', 'created', 'status-received']);
+    expect(body.requests.byStatus).toHaveProperty('Received');
   });
 
   let first: { id: string; backupJobId: string }[] = [];
@@ -144,6 +158,12 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
       return acc;
     }, {});
     for (const app of WORKER_APPS) expect(counts[app], app).toBe(3);
+    // /healthz follows pm2 scale within a refresh or two
+    const instancesInHealthz = async () => {
+      const { body } = await call(pipeline.url, 'GET', '/healthz', { token: apiKey });
+      return Object.fromEntries((body.pm2?.apps ?? []).map((a: { name: string; online: number }) => [a.name, a.online]));
+    };
+    await expect.poll(instancesInHealthz, { timeout: 10_000 }).toMatchObject(Object.fromEntries(WORKER_APPS.map((app) => [app, 3])));
     for (const app of WORKER_APPS) await pm2('scale', app, '1');
     const second = await flowing;
 

@@ -9,6 +9,8 @@ import { requireToken } from './auth-middleware.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
 import { backupRequestsRoutes } from './backup-requests-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import type { HealthCache } from './health/health-cache.js';
+import { healthzRoutes } from './health/healthz-route.js';
 import { probeRoutes } from './probes.js';
 import { rateLimitPerClient } from './rate-limit.js';
 import { traceId } from './trace-id.js';
@@ -17,6 +19,7 @@ export interface ReceiverDeps {
   pool: Pool;
   redis: Redis;
   createdQueue: RequestQueue;
+  health: HealthCache;
   logger: Logger;
   http: Config['http'];
   isShuttingDown: () => boolean;
@@ -50,6 +53,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
 
   app.use(requireToken(createAuthenticator(deps.pool, deps.http.jwt, deps.http.authCacheMs)));
   app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
+  app.use(healthzRoutes(deps.health));
   app.use(
     '/api/v1/backup-requests',
     backupRequestsRoutes({

@@ -8,7 +8,11 @@ import {
   openProducerQueue,
   waitUntilReady,
 } from '@linebacker/queues';
-import type { AppContext } from '@linebacker/runtime';
+import { createInterfaceQueues } from '@linebacker/interface-queue';
+import { pipelineAppNames, type AppContext } from '@linebacker/runtime';
+import { collectHealth } from './health/collect-health.js';
+import { startHealthCache } from './health/health-cache.js';
+import { createPm2Reader } from './health/pm2-processes.js';
 import { closeServer, listen } from './http-server.js';
 import { reconcile } from './reconcile.js';
 import { startReconciliationDuty } from './reconciliation-duty.js';
@@ -41,8 +45,10 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   onShutdown('created queue', () => createdQueue.close());
 
   const allowedQueue = openProducerQueue(context, QUEUES.allowed);
+  const statusReceivedQueue = openProducerQueue(context, QUEUES.statusReceived);
+  const leadership = new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs);
   const duty = startReconciliationDuty({
-    leadership: new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs),
+    leadership,
     pass: () =>
       reconcile({ db: pool, created: createdQueue, allowed: allowedQueue, ...config.reconciliation, log: logger }),
     startupDelayMs: config.reconciliation.startupDelayMs,
@@ -51,7 +57,32 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   });
   onShutdown('reconciliation', () => duty.stop());
 
-  const app = createReceiverApp({ pool, redis, createdQueue, logger, http: config.http, isShuttingDown });
+  const pm2 = createPm2Reader(config.underPm2);
+  onShutdown('pm2 connection', () => pm2.close());
+  const { statuses } = createInterfaceQueues(config.interface.connectionString, {
+    requests: config.interface.requestQueue,
+    statuses: config.interface.statusQueue,
+    poison: config.interface.poisonQueue,
+  });
+  const health = startHealthCache({
+    collect: () =>
+      collectHealth({
+        db: pool,
+        redis,
+        interfaceQueue: statuses,
+        queues: [createdQueue, allowedQueue, statusReceivedQueue],
+        pm2,
+        expectedApps: pipelineAppNames(),
+      }),
+    redis,
+    key: `${config.redis.queuePrefix}:linebacker:health`,
+    isLeader: () => leadership.isLeader,
+    refreshMs: config.health.refreshMs,
+    log: logger,
+  });
+  onShutdown('health cache', () => health.stop());
+
+  const app = createReceiverApp({ pool, redis, createdQueue, health, logger, http: config.http, isShuttingDown });
   const server = await listen(app, config.http.host, config.http.port);
   onShutdown('http server', () => closeServer(server));
   const { port } = server.address() as AddressInfo;

@@ -65,6 +65,10 @@ export const configSchema = z
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: positiveInt.default(60),
     LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
 
+    LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
+    /** Set by PM2 in every process it runs. */
+    pm_id: z.string().optional(),
+
     LINEBACKER_RECOVERY_DELAY_MS: z.coerce.number().int().min(0).default(5000),
     LINEBACKER_RECONCILE_INTERVAL_MS: positiveInt.default(30_000),
     LINEBACKER_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).default(5000),

@@ -42,6 +42,9 @@ export interface Config {
     /** Sent requests without a reply for this long become Failed. */
     replyTimeoutMs: number;
   };
+  health: { refreshMs: number };
+  /** True when this process runs under PM2. */
+  underPm2: boolean;
   logLevel: Env['LINEBACKER_LOG_LEVEL'];
   shutdownTimeoutMs: number;
 }
@@ -151,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.LINEBACKER_RECONCILE_BATCH_SIZE,
       replyTimeoutMs: e.LINEBACKER_REPLY_TIMEOUT_MS,
     },
+    health: { refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS },
+    underPm2: e.pm_id !== undefined,
     logLevel: e.LINEBACKER_LOG_LEVEL,
     shutdownTimeoutMs: e.LINEBACKER_SHUTDOWN_TIMEOUT_MS,
   });

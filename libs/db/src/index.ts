@@ -13,3 +13,4 @@ export { applyStatusReply } from './status-replies.js';
 export { openPool } from './open-pool.js';
 export { findRequestsInStatus, failUnanswered, type StrandedRequest } from './reconciliation-queries.js';
 export { AdvisoryLeadership } from './advisory-leadership.js';
+export { requestStatistics, type RequestStatistics } from './request-statistics.js';

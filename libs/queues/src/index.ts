@@ -7,3 +7,4 @@ export { classifyFailure, retryDecision, type FailureKind, type RetryDecision } 
 export { createRequestWorker, type RequestWorkerOptions, type StepJob, type StepOutcome } from './request-worker.js';
 export { isRedisUnavailable } from './redis-unavailable.js';
 export { startStepWorker, openProducerQueue } from './step-worker.js';
+export { queueStatistics, type QueueStatistics } from './queue-statistics.js';

@@ -1,0 +1,81 @@
+import type { Queue } from 'bullmq';
+import { requestStatistics, type Queryable, type RequestStatistics } from '@linebacker/db';
+import type { MessageQueue } from '@linebacker/interface-queue';
+import { queueStatistics, type QueueStatistics, type Redis } from '@linebacker/queues';
+import type { Pm2Section } from './pm2-processes.js';
+
+export interface DependencyHealth {
+  status: 'up' | 'down';
+  latencyMs: number | null;
+  error?: string;
+}
+
+export interface HealthSnapshot {
+  status: 'ok' | 'degraded' | 'down';
+  generatedAt: string;
+  dependencies: { postgres: DependencyHealth; redis: DependencyHealth; interfaceQueue: DependencyHealth };
+  pm2: Pm2Section;
+  queues: Record<string, QueueStatistics>;
+  requests: RequestStatistics | null;
+}
+
+export interface HealthSources {
+  db: Queryable;
+  redis: Redis;
+  interfaceQueue: Pick<MessageQueue, 'approximateCount'>;
+  queues: Queue[];
+  pm2: { read(): Promise<Pm2Section> };
+  /** PM2 apps that must have an instance online (from ecosystem.config.js). */
+  expectedApps: string[];
+}
+
+async function timed<T>(probe: () => Promise<T>): Promise<{ health: DependencyHealth; value?: T }> {
+  const started = performance.now();
+  try {
+    const value = await probe();
+    return { health: { status: 'up', latencyMs: Math.round((performance.now() - started) * 100) / 100 }, value };
+  } catch (err) {
+    return { health: { status: 'down', latencyMs: null, error: (err as Error).message } };
+  }
+}
+
+/**
+ * The `status` rule (README "Operating it"): `down` when Postgres is unreachable (nothing can be
+ * accepted); `degraded` when Redis or the interface queue is unreachable, or an expected PM2 app
+ * has no instance online; `ok` otherwise.
+ */
+export function overallStatus(snapshot: Omit<HealthSnapshot, 'status' | 'generatedAt'>, expectedApps: string[]): HealthSnapshot['status'] {
+  const { postgres, redis, interfaceQueue } = snapshot.dependencies;
+  if (postgres.status === 'down') return 'down';
+  if (redis.status === 'down' || interfaceQueue.status === 'down') return 'degraded';
+  if (snapshot.pm2.available) {
+    const online = new Map(snapshot.pm2.apps.map((app) => [app.name, app.online]));
+    if (expectedApps.some((name) => !online.get(name))) return 'degraded';
+  }
+  return 'ok';
+}
+
+/** Gathers everything /healthz shows (SPEC §5.4), each source bounded and independent. */
+export async function collectHealth(sources: HealthSources): Promise<HealthSnapshot> {
+  const [postgres, redis, interfaceQueue, pm2] = await Promise.all([
+    timed(() => sources.db.query('SELECT 1')),
+    timed(() => sources.redis.ping()),
+    timed(() => sources.interfaceQueue.approximateCount()),
+    sources.pm2.read(),
+  ]);
+  const requests = postgres.health.status === 'up' ? await requestStatistics(sources.db).catch(() => null) : null;
+  const queues: Record<string, QueueStatistics> = {};
+  if (redis.health.status === 'up') {
+    const stats = await Promise.allSettled(sources.queues.map((queue) => queueStatistics(queue)));
+    for (const [i, result] of stats.entries()) {
+      if (result.status === 'fulfilled') queues[sources.queues[i]!.name] = result.value;
+    }
+  }
+  const partial = {
+    dependencies: { postgres: postgres.health, redis: redis.health, interfaceQueue: interfaceQueue.health },
+    pm2,
+    queues,
+    requests,
+  };
+  return { status: overallStatus(partial, sources.expectedApps), generatedAt: new Date().toISOString(), ...partial };
+}

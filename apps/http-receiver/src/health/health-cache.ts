@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { Redis } from '@linebacker/queues';
+import type { HealthSnapshot } from './collect-health.js';
+
+export interface HealthCache {
+  /** The latest snapshot (at most one refresh period old), or undefined before the first one. */
+  current(): HealthSnapshot | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * /healthz is served from memory, so its cost does not grow with the number of dashboards polling
+ * it (SPEC §5.4). One timer per receiver process, every `refreshMs`:
+ * - the leader (the instance holding the reconciliation lock) collects the snapshot — PM2, BullMQ
+ *   counts, Postgres counts, dependency latencies — and shares it in Redis;
+ * - every other instance reads that one key (one Redis GET a period), and collects the snapshot
+ *   itself only when there is none (no leader yet, or Redis down).
+ */
+export function startHealthCache(options: {
+  collect: () => Promise<HealthSnapshot>;
+  redis: Redis;
+  key: string;
+  isLeader: () => boolean;
+  refreshMs: number;
+  log: Logger;
+}): HealthCache {
+  let snapshot: HealthSnapshot | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+
+  const shared = async (): Promise<HealthSnapshot | undefined> => {
+    const text = await options.redis.get(options.key).catch(() => null);
+    return text ? (JSON.parse(text) as HealthSnapshot) : undefined;
+  };
+
+  const refresh = async () => {
+    try {
+      if (!options.isLeader()) {
+        snapshot = (await shared()) ?? (await options.collect());
+        return;
+      }
+      snapshot = await options.collect();
+      await options.redis.set(options.key, JSON.stringify(snapshot), 'PX', options.refreshMs * 5).catch(() => undefined);
+    } catch (err) {
+      options.log.warn({ err }, 'could not refresh the health snapshot');
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = refresh().finally(schedule);
+    }, options.refreshMs);
+  };
+  running = refresh().finally(schedule);
+
+  return {
+    current: () => snapshot,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

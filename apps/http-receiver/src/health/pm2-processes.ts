@@ -1,0 +1,62 @@
+import pm2 from 'pm2';
+
+export interface Pm2App {
+  name: string;
+  instances: number;
+  online: number;
+  restarts: number;
+  /** Of the longest-running online instance. */
+  uptimeSeconds: number;
+  cpuPercent: number;
+  memoryBytes: number;
+}
+
+export type Pm2Section = { available: true; apps: Pm2App[] } | { available: false; reason: string; apps: [] };
+
+/**
+ * PM2's view of every app (SPEC §5.4), through PM2's programmatic API on the daemon this process
+ * runs under. Instances are counted by name: `pm2 scale` does not update `pm2_env.instances`.
+ */
+export function createPm2Reader(underPm2: boolean): { read(): Promise<Pm2Section>; close(): void } {
+  if (!underPm2) {
+    return { read: () => Promise.resolve({ available: false, reason: 'not running under PM2', apps: [] }), close: () => {} };
+  }
+  let connected: Promise<void> | undefined;
+  const connect = () =>
+    (connected ??= new Promise<void>((resolve, reject) => pm2.connect((err) => (err ? reject(err) : resolve())))).catch(
+      (err: unknown) => {
+        connected = undefined;
+        throw err;
+      },
+    );
+  const list = () =>
+    new Promise<pm2.ProcessDescription[]>((resolve, reject) => pm2.list((err, processes) => (err ? reject(err) : resolve(processes))));
+
+  return {
+    read: async () => {
+      try {
+        await connect();
+        const now = Date.now();
+        const apps = new Map<string, Pm2App>();
+        for (const p of await list()) {
+          const name = p.name ?? `pm_id ${p.pm_id ?? '?'}`;
+          const app = apps.get(name) ?? { name, instances: 0, online: 0, restarts: 0, uptimeSeconds: 0, cpuPercent: 0, memoryBytes: 0 };
+          const online = p.pm2_env?.status === 'online';
+          app.instances += 1;
+          app.online += online ? 1 : 0;
+          app.restarts += p.pm2_env?.restart_time ?? 0;
+          if (online && p.pm2_env?.pm_uptime) app.uptimeSeconds = Math.max(app.uptimeSeconds, Math.round((now - p.pm2_env.pm_uptime) / 1000));
+          app.cpuPercent += p.monit?.cpu ?? 0;
+          app.memoryBytes += p.monit?.memory ?? 0;
+          apps.set(name, app);
+        }
+        return { available: true, apps: [...apps.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+      } catch (err) {
+        return { available: false, reason: `PM2 did not answer: ${(err as Error).message}`, apps: [] };
+      }
+    },
+    close: () => {
+      if (connected) pm2.disconnect();
+    },
+  };
+}

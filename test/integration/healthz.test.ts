@@ -1,0 +1,104 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAzureMessageQueue } from '@linebacker/interface-queue';
+import { QUEUES, type RequestJobData } from '@linebacker/queues';
+import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
+import { startAzurite, type Azurite } from '../support/azurite.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
+import { insertJob, insertRequest } from '../support/rows.js';
+import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let azurite: Azurite;
+let receiver: TestReceiver;
+let redis: Redis;
+let created: Queue<RequestJobData>;
+let ops: TestApiClient;
+let writer: TestApiClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
+  azurite = await startAzurite();
+  // the status queue is created by the external-queue-receiver in a real pipeline
+  await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
+  const prefix = testQueuePrefix();
+  receiver = await startTestReceiver({
+    DATABASE_URL: db.databaseUrl,
+    REDIS_URL: testRedisUrl(),
+    LINEBACKER_QUEUE_PREFIX: prefix,
+    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    LINEBACKER_HEALTH_REFRESH_MS: '200',
+  });
+  redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  created = new Queue<RequestJobData>(QUEUES.created, { connection: redis, prefix });
+  ops = await createTestApiClient(db.databaseUrl, ['ops:read']);
+  writer = await createTestApiClient(db.databaseUrl, ['requests:write']);
+  await insertJob(pool, { backupJobId: 'health-job' });
+});
+
+afterAll(async () => {
+  await receiver?.close();
+  await created?.close();
+  redis?.disconnect();
+  await azurite?.stop();
+  await pool?.end();
+  await db?.drop();
+});
+
+describe('GET /healthz (SPEC §5.4)', () => {
+  it('needs a token with ops:read', async () => {
+    expect((await call(receiver.url, 'GET', '/healthz')).status).toBe(401);
+    expect((await call(receiver.url, 'GET', '/healthz', { token: writer.apiKey })).status).toBe(403);
+  });
+
+  it('shows dependencies, queue counts and request counts that match reality, at most one refresh old', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    for (let i = 0; i < 3; i += 1) {
+      await call(receiver.url, 'POST', '/api/v1/backup-requests', {
+        token: writer.apiKey,
+        json: { backupJobId: 'health-job', dataDate: today, backupDataLocation: `/h/${i}` },
+      });
+    }
+    await insertRequest(pool, { backupJobId: 'health-job', status: 'Sent' });
+    await insertRequest(pool, { backupJobId: 'health-job', status: 'Succeeded' });
+
+    await expect
+      .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.requests?.byStatus?.Received, {
+        timeout: 5000,
+      })
+      .toBe(3);
+    const { status, body } = await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey });
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(body.ageMs).toBeLessThanOrEqual(1000);
+    for (const dependency of ['postgres', 'redis', 'interfaceQueue']) {
+      expect(body.dependencies[dependency]).toMatchObject({ status: 'up', latencyMs: expect.any(Number) });
+    }
+    expect(body.pm2).toEqual({ available: false, reason: 'not running under PM2', apps: [] });
+
+    const { rows } = await pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM backup_requests GROUP BY status');
+    for (const row of rows) expect(body.requests.byStatus[row.status], row.status).toBe(row.n);
+    expect(body.requests.byStatus).toMatchObject({ Allowed: 0, NotAllowed: 0, Failed: 0 });
+    expect(body.requests.oldestNonTerminalAgeSeconds).toBeGreaterThanOrEqual(0);
+
+    const counts = await created.getJobCounts();
+    expect(body.queues.created).toMatchObject({ waiting: counts.waiting, active: counts.active, delayed: counts.delayed, failed: counts.failed });
+    expect(body.queues.created.waiting).toBe(3);
+    expect(body.queues.created.oldestWaitingAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect(Object.keys(body.queues).sort()).toEqual(['allowed', 'created', 'status-received']);
+  });
+
+  it('reports the interface queue down and the status degraded when Azurite stops', async () => {
+    await azurite.stop();
+    await expect
+      .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.status, { timeout: 5000 })
+      .toBe('degraded');
+    const { body } = await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey });
+    expect(body.dependencies.interfaceQueue.status).toBe('down');
+    expect(body.dependencies.postgres.status).toBe('up');
+  });
+});
