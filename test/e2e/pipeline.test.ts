@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +77,7 @@ beforeAll(async () => {
     LINEBACKER_SIMULATOR_FAILURE_RATIO: String(FAILURE_RATIO),
     LINEBACKER_SIMULATOR_MALFORMED_RATIO: String(MALFORMED_RATIO),
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: '5',
-    LINEBACKER_LOG_LEVEL: 'warn',
+    LINEBACKER_LOG_LEVEL: 'info',
   });
   await npm(pipeline, 'start');
   pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
@@ -144,6 +145,13 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
     const shown = await call(pipeline.url, 'GET', `/api/v1/backup-requests/${succeeded.id}`, { token: apiKey });
     expect(shown.body.history.map((h: { status: string }) => h.status)).toEqual(['Received', 'Allowed', 'Sent', 'Succeeded']);
     expect(shown.body).toMatchObject({ backupProviderCode: 'CloudA', storagePathName: `vault/${succeeded.backupJobId}` });
+
+    // its trace id is in the logs of all five apps (PM2 keeps one out-log per app)
+    const logs = join(pipeline.pm2Home, 'logs');
+    for (const app of ['http-receiver', ...WORKER_APPS]) {
+      const text = await readFile(join(logs, `${app}-out.log`), 'utf8');
+      expect(text.includes(`"traceId":"${shown.body.traceId}"`), app).toBe(true);
+    }
 
     const malformed = first.filter((r) => expectedStatus(r.backupJobId, r.id) === 'Sent').length;
     const poison = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', pipeline.azuritePort), 'e2e-statuses-poison');

@@ -45,7 +45,8 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     pinoHttp({
       logger: deps.logger,
       genReqId: (_req, res) => (res as express.Response).locals.traceId as string,
-      customAttributeKeys: { reqId: 'traceId' },
+      // the trace id as a top-level field, like every other log line about the request
+      customProps: (_req, res) => ({ traceId: (res as express.Response).locals.traceId as unknown }),
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );

@@ -8,8 +8,10 @@ import type { StatusReceivedJobData, StepOutcome } from '@linebacker/queues';
  * unknown or unchecked requests kept as rejected replies.
  */
 export async function receiveStatus(data: StatusReceivedJobData, deps: { pool: Pool }, log: Logger): Promise<StepOutcome> {
-  const action = await applyStatusReply(deps.pool, data.reply);
-  if (action.kind === 'reject') log.warn({ reason: action.reason, result: data.reply.resultTypeCode }, 'reply rejected');
-  else log.info({ action: action.kind, result: data.reply.resultTypeCode }, 'reply applied');
+  const { action, traceId } = await applyStatusReply(deps.pool, data.reply);
+  // the reply is matched back to the request's trace id, whether or not the interface echoed it
+  const traced = traceId && traceId !== data.traceId ? log.child({ traceId }) : log;
+  if (action.kind === 'reject') traced.warn({ reason: action.reason, result: data.reply.resultTypeCode }, 'reply rejected');
+  else traced.info({ action: action.kind, result: data.reply.resultTypeCode }, 'reply applied');
   return action.kind === 'no-op' ? 'no-op' : 'done';
 }

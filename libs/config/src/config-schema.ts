@@ -68,6 +68,7 @@ export const configSchema = z
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
     /** Set by PM2 in every process it runs. */
     pm_id: z.string().optional(),
+    exec_mode: z.string().optional(),
 
     LINEBACKER_RECOVERY_DELAY_MS: z.coerce.number().int().min(0).default(5000),
     LINEBACKER_RECONCILE_INTERVAL_MS: positiveInt.default(30_000),

@@ -45,6 +45,8 @@ export interface Config {
   health: { refreshMs: number };
   /** True when this process runs under PM2. */
   underPm2: boolean;
+  /** True in a PM2 cluster-mode worker, whose stdout PM2 captures only through process.stdout. */
+  pm2ClusterMode: boolean;
   logLevel: Env['LINEBACKER_LOG_LEVEL'];
   shutdownTimeoutMs: number;
 }
@@ -156,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     health: { refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS },
     underPm2: e.pm_id !== undefined,
+    pm2ClusterMode: e.exec_mode === 'cluster_mode',
     logLevel: e.LINEBACKER_LOG_LEVEL,
     shutdownTimeoutMs: e.LINEBACKER_SHUTDOWN_TIMEOUT_MS,
   });

@@ -5,6 +5,7 @@ import { withTransaction } from './transaction.js';
 
 interface LockedRequest {
   status: RequestStatus;
+  traceId: string;
   hasBackup: boolean;
   jobExists: boolean;
 }
@@ -12,7 +13,7 @@ interface LockedRequest {
 const lockRequest = async (tx: PoolClient, backupRequestId: string): Promise<LockedRequest | undefined> =>
   (
     await tx.query<LockedRequest>(
-      `SELECT r.status,
+      `SELECT r.status, r.trace_id AS "traceId",
          EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id) AS "hasBackup",
          EXISTS (SELECT 1 FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS "jobExists"
        FROM backup_requests r WHERE r.backup_request_id = $1 FOR UPDATE`,
@@ -53,9 +54,10 @@ const rejectReply = (tx: PoolClient, reply: StatusReply, reason: string) =>
 /**
  * Applies a reply from the backup interface in one transaction (SPEC §4), with the request row
  * locked so that concurrent replies for one request apply one after the other. Returns what was
- * done; a rejected reply is stored in rejected_replies.
+ * done, and the request's trace id (replies need not carry it); a rejected reply is stored in
+ * rejected_replies.
  */
-export async function applyStatusReply(pool: Pool, reply: StatusReply): Promise<ReplyAction> {
+export async function applyStatusReply(pool: Pool, reply: StatusReply): Promise<{ action: ReplyAction; traceId: string | undefined }> {
   return withTransaction(pool, async (tx) => {
     const locked = await lockRequest(tx, reply.backupRequestId);
     let action = replyAction(locked, reply);
@@ -79,6 +81,6 @@ export async function applyStatusReply(pool: Pool, reply: StatusReply): Promise<
       case 'no-op':
         break;
     }
-    return action;
+    return { action, traceId: locked?.traceId };
   });
 }

@@ -23,7 +23,7 @@ export interface AppContext {
  */
 export async function runApp(name: string, start: (context: AppContext) => Promise<void>): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(name, config.logLevel);
+  const logger = createLogger(name, config.logLevel, { pm2ClusterMode: config.pm2ClusterMode });
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
 
   const stop = async (reason: string, exitCode: number): Promise<never> => {
