@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
-import { QUEUES, type RequestJobData } from '@linebacker/queues';
+import { PipelineCounters, QUEUES, countersKey, type RequestJobData } from '@linebacker/queues';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
@@ -18,6 +19,7 @@ let redis: Redis;
 let created: Queue<RequestJobData>;
 let ops: TestApiClient;
 let writer: TestApiClient;
+let prefix: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -25,7 +27,7 @@ beforeAll(async () => {
   azurite = await startAzurite();
   // the status queue is created by the external-queue-receiver in a real pipeline
   await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
-  const prefix = testQueuePrefix();
+  prefix = testQueuePrefix();
   receiver = await startTestReceiver({
     DATABASE_URL: db.databaseUrl,
     REDIS_URL: testRedisUrl(),
@@ -90,6 +92,38 @@ describe('GET /healthz (SPEC §5.4)', () => {
     expect(body.queues.created.waiting).toBe(3);
     expect(body.queues.created.oldestWaitingAgeSeconds).toBeGreaterThanOrEqual(0);
     expect(Object.keys(body.queues).sort()).toEqual(['allowed', 'created', 'status-received']);
+  });
+
+  it('exports the same figures and the pipeline counters as Prometheus text at /metrics', async () => {
+    expect((await call(receiver.url, 'GET', '/metrics')).status).toBe(401);
+    expect((await call(receiver.url, 'GET', '/metrics', { token: writer.apiKey })).status).toBe(403);
+
+    const counters = new PipelineCounters(redis, countersKey(prefix));
+    counters.add('jobs:created:done', 5);
+    counters.add('replies:poisoned', 2);
+    await counters.close();
+    await expect
+      .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.counters?.['replies:poisoned'], { timeout: 5000 })
+      .toBe(2);
+
+    const response = await call(receiver.url, 'GET', '/metrics', { token: ops.apiKey });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const families = parsePrometheus(response.body as string);
+    const sample = (name: string, labels: Record<string, string>) =>
+      families
+        .find((family) => family.name === name)
+        ?.metrics.find((metric) => Object.entries(labels).every(([k, v]) => metric.labels?.[k] === v));
+
+    expect(Number(sample('linebacker_requests', { status: 'Received' })?.value)).toBe(3);
+    expect(Number(sample('linebacker_queue_jobs', { queue: 'created', state: 'waiting' })?.value)).toBe(3);
+    expect(Number(sample('linebacker_dependency_up', { dependency: 'postgres' })?.value)).toBe(1);
+    expect(Number(sample('linebacker_step_jobs_total', { step: 'created', outcome: 'done' })?.value)).toBe(5);
+    expect(Number(sample('linebacker_replies_total', { kind: 'poisoned' })?.value)).toBe(2);
+    const posts = sample('linebacker_http_requests_total', { method: 'POST', route: '/api/v1/backup-requests/', status: '202' });
+    expect(Number(posts?.value)).toBeGreaterThanOrEqual(3);
+    expect(families.find((family) => family.name === 'linebacker_http_request_duration_seconds')?.type).toBe('HISTOGRAM');
+    expect(families.some((family) => family.name === 'process_cpu_seconds_total')).toBe(true);
   });
 
   it('reports the interface queue down and the status degraded when Azurite stops', async () => {

@@ -1,10 +1,11 @@
 import { createInterfaceQueues, ensureQueuesExist, startPollLoop } from '@linebacker/interface-queue';
-import { QUEUES, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
+import { QUEUES, openCounters, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { receiveReplies } from './receive-replies.js';
 
 await runApp('external-queue-receiver', async (context) => {
   const { config, logger, onShutdown } = context;
+  const counters = openCounters(context);
   const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
   const { statuses, poison } = createInterfaceQueues(config.interface.connectionString, {
     requests: config.interface.requestQueue,
@@ -21,6 +22,7 @@ await runApp('external-queue-receiver', async (context) => {
         batchSize: config.statusReceiver.batchSize,
         visibilityTimeoutSeconds: config.statusReceiver.visibilityTimeoutSeconds,
         log: logger,
+        counters,
       }),
     maxIdleMs: config.statusReceiver.maxIdlePollMs,
     onError: (err) => logger.warn({ err }, 'polling the interface status queue failed; backing off'),

@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import { parseStatusReply } from '@linebacker/domain';
 import type { MessageQueue, ReceivedMessage } from '@linebacker/interface-queue';
-import { QUEUES, statusReceivedJobId, type RequestQueue, type StatusReceivedJobData } from '@linebacker/queues';
+import {
+  QUEUES,
+  statusReceivedJobId,
+  type PipelineCounters,
+  type RequestQueue,
+  type StatusReceivedJobData,
+} from '@linebacker/queues';
 
 export interface ReceiveRepliesDeps {
   statuses: Pick<MessageQueue, 'receive' | 'delete' | 'name'>;
@@ -10,6 +16,7 @@ export interface ReceiveRepliesDeps {
   batchSize: number;
   visibilityTimeoutSeconds: number;
   log: Logger;
+  counters?: Pick<PipelineCounters, 'add'>;
 }
 
 /** What lands in the poison queue: the original text and why it was refused. */
@@ -70,6 +77,8 @@ export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> 
   // and is added again under the same job id.
   const deletions = await Promise.allSettled(messages.map((message) => deps.statuses.delete(message)));
   const failed = deletions.filter((d) => d.status === 'rejected').length;
+  deps.counters?.add('replies:received', jobs.length);
+  deps.counters?.add('replies:poisoned', poisoned.length);
   if (failed > 0) deps.log.warn({ failed }, 'some handled replies could not be deleted; they will be seen again');
   return messages.length;
 }

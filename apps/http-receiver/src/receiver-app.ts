@@ -11,6 +11,7 @@ import { backupRequestsRoutes } from './backup-requests-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import type { HealthCache } from './health/health-cache.js';
 import { healthzRoutes } from './health/healthz-route.js';
+import { createMetrics } from './metrics.js';
 import { probeRoutes } from './probes.js';
 import { rateLimitPerClient } from './rate-limit.js';
 import { traceId } from './trace-id.js';
@@ -40,6 +41,8 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
     next();
   });
+  const metrics = createMetrics(deps.health);
+  app.use(metrics.observeHttp);
   app.use(traceId);
   app.use(
     pinoHttp({
@@ -55,6 +58,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.use(requireToken(createAuthenticator(deps.pool, deps.http.jwt, deps.http.authCacheMs)));
   app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
   app.use(healthzRoutes(deps.health));
+  app.use(metrics.router);
   app.use(
     '/api/v1/backup-requests',
     backupRequestsRoutes({

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { failUnanswered, findRequestsInStatus, type Queryable, type StrandedRequest } from '@linebacker/db';
-import type { RequestQueue } from '@linebacker/queues';
+import type { PipelineCounters, RequestQueue } from '@linebacker/queues';
 
 export interface ReconcileDeps {
   db: Queryable;
@@ -10,6 +10,7 @@ export interface ReconcileDeps {
   batchSize: number;
   replyTimeoutMs: number;
   log: Logger;
+  counters?: Pick<PipelineCounters, 'add'>;
 }
 
 export interface ReconcileResult {
@@ -59,6 +60,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const readdedAllowed = await readdMissing(deps.allowed, allowed);
   const timedOut = (await failUnanswered(deps.db, deps.replyTimeoutMs, NO_REPLY_REASON, deps.batchSize)).length;
   const result = { readdedCreated, readdedAllowed, timedOut };
+  deps.counters?.add('reconcile:readded:created', readdedCreated);
+  deps.counters?.add('reconcile:readded:allowed', readdedAllowed);
+  deps.counters?.add('reconcile:timed-out', timedOut);
   if (readdedCreated + readdedAllowed + timedOut > 0) deps.log.warn(result, 'reconciliation repaired requests');
   return result;
 }

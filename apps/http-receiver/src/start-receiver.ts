@@ -2,9 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { AdvisoryLeadership, openPool } from '@linebacker/db';
 import {
   QUEUES,
+  countersKey,
   createProducerConnection,
   createRequestQueue,
   evictionPolicyProblem,
+  openCounters,
   openProducerQueue,
   waitUntilReady,
 } from '@linebacker/queues';
@@ -46,11 +48,12 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
 
   const allowedQueue = openProducerQueue(context, QUEUES.allowed);
   const statusReceivedQueue = openProducerQueue(context, QUEUES.statusReceived);
+  const counters = openCounters(context);
   const leadership = new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs);
   const duty = startReconciliationDuty({
     leadership,
     pass: () =>
-      reconcile({ db: pool, created: createdQueue, allowed: allowedQueue, ...config.reconciliation, log: logger }),
+      reconcile({ db: pool, created: createdQueue, allowed: allowedQueue, ...config.reconciliation, log: logger, counters }),
     startupDelayMs: config.reconciliation.startupDelayMs,
     intervalMs: config.reconciliation.intervalMs,
     log: logger,
@@ -73,6 +76,7 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
         queues: [createdQueue, allowedQueue, statusReceivedQueue],
         pm2,
         expectedApps: pipelineAppNames(),
+        countersKey: countersKey(config.redis.queuePrefix),
       }),
     redis,
     key: `${config.redis.queuePrefix}:linebacker:health`,

@@ -6,6 +6,7 @@ import type { RetryConfig } from '@linebacker/config';
 import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
 import { classifyFailure, retryDecision } from './retry-policy.js';
+import type { PipelineCounters } from './pipeline-counters.js';
 import { RETENTION } from './request-queue.js';
 
 /** What a step did: its work, or nothing because the request was already past it. */
@@ -30,6 +31,8 @@ export interface RequestWorkerOptions<T extends RequestJobData> {
    * queue instead of each burning through its retries while, say, Postgres restarts.
    */
   probe?: () => Promise<unknown>;
+  /** Where to count outcomes (`jobs:<queue>:<outcome>`) and processing time (`ms:<queue>`). */
+  counters?: Pick<PipelineCounters, 'add'>;
   /** Records on the request why the step gave up (may throw; then the job is retried later). */
   onGiveUp?: (data: T, reason: string, log: Logger) => Promise<void>;
 }
@@ -81,7 +84,10 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
     });
     try {
       const stepJob: StepJob<T> = { remember: (data) => job.updateData(data) };
+      const started = performance.now();
       const outcome = await options.handle(job.data, log, stepJob);
+      options.counters?.add(`jobs:${options.queue}:${outcome}`);
+      options.counters?.add(`ms:${options.queue}`, performance.now() - started);
       log.debug({ outcome }, 'step finished');
       return outcome;
     } catch (err) {
@@ -95,6 +101,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
         try {
           await options.onGiveUp?.(job.data, reason, log);
           log.error({ err, kind, attempt }, 'step gave up');
+          options.counters?.add(`jobs:${options.queue}:gave-up`);
           throw new UnrecoverableError(reason);
         } catch (giveUpErr) {
           if (giveUpErr instanceof UnrecoverableError) throw giveUpErr;
@@ -103,6 +110,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       }
       const delayMs = decision.retry ? decision.delayMs : retry.maxMs;
       log.warn({ err, kind, attempt, delayMs }, 'step failed; retrying');
+      options.counters?.add(`jobs:${options.queue}:retried`);
       await job.updateData({ ...job.data, attempt });
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();

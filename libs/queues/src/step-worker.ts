@@ -4,11 +4,12 @@ import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
 import { createProducerConnection, createWorkerConnection } from './redis-connection.js';
 import { createRequestQueue, type RequestQueue } from './request-queue.js';
+import { PipelineCounters, countersKey } from './pipeline-counters.js';
 import { createRequestWorker, type RequestWorkerOptions } from './request-worker.js';
 
 type StepOptions<T extends RequestJobData> = Pick<
   RequestWorkerOptions<T>,
-  'queue' | 'concurrency' | 'handle' | 'isConnectionFailure' | 'onGiveUp' | 'probe'
+  'queue' | 'concurrency' | 'handle' | 'isConnectionFailure' | 'onGiveUp' | 'probe' | 'counters'
 >;
 
 /**
@@ -16,18 +17,32 @@ type StepOptions<T extends RequestJobData> = Pick<
  * graceful close (in-flight jobs finish) with the app's shutdown. Resolves once it is consuming.
  */
 export async function startStepWorker<T extends RequestJobData>(
-  { config, logger, onShutdown }: AppContext,
+  context: AppContext,
   step: StepOptions<T>,
 ): Promise<Worker<T>> {
+  const { config, logger, onShutdown } = context;
   const connection = createWorkerConnection(config.redis.url, `linebacker:${step.queue}:worker`);
   connection.on('error', (err) => logger.debug({ err }, 'Redis worker connection error'));
-  const worker = createRequestWorker<T>({ ...step, connection, prefix: config.redis.queuePrefix, retry: config.retry, logger });
+  const counters = step.counters ?? openCounters(context);
+  const worker = createRequestWorker<T>({ ...step, connection, prefix: config.redis.queuePrefix, retry: config.retry, logger, counters });
   onShutdown(`${step.queue} worker`, async () => {
     await worker.close();
     connection.disconnect();
   });
   await worker.waitUntilReady();
   return worker;
+}
+
+/** The app's pipeline counters, on a connection of their own, flushed once more at shutdown. */
+export function openCounters({ config, logger, onShutdown }: AppContext): PipelineCounters {
+  const connection = createProducerConnection(config.redis.url, 'linebacker:counters');
+  connection.on('error', (err) => logger.debug({ err }, 'Redis counters connection error'));
+  const counters = new PipelineCounters(connection, countersKey(config.redis.queuePrefix));
+  onShutdown('pipeline counters', async () => {
+    await counters.close();
+    connection.disconnect();
+  });
+  return counters;
 }
 
 /** A queue the app adds jobs to, on a fail-fast connection, closed with the app. */

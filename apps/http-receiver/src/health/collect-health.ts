@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { requestStatistics, type Queryable, type RequestStatistics } from '@linebacker/db';
 import type { MessageQueue } from '@linebacker/interface-queue';
-import { queueStatistics, type QueueStatistics, type Redis } from '@linebacker/queues';
+import { queueStatistics, readCounters, type QueueStatistics, type Redis } from '@linebacker/queues';
 import type { Pm2Section } from './pm2-processes.js';
 
 export interface DependencyHealth {
@@ -17,6 +17,8 @@ export interface HealthSnapshot {
   pm2: Pm2Section;
   queues: Record<string, QueueStatistics>;
   requests: RequestStatistics | null;
+  /** Pipeline event totals from every process (libs/queues PipelineCounters). */
+  counters: Record<string, number>;
 }
 
 export interface HealthSources {
@@ -27,6 +29,7 @@ export interface HealthSources {
   pm2: { read(): Promise<Pm2Section> };
   /** PM2 apps that must have an instance online (from ecosystem.config.js). */
   expectedApps: string[];
+  countersKey: string;
 }
 
 async function timed<T>(probe: () => Promise<T>): Promise<{ health: DependencyHealth; value?: T }> {
@@ -44,7 +47,10 @@ async function timed<T>(probe: () => Promise<T>): Promise<{ health: DependencyHe
  * accepted); `degraded` when Redis or the interface queue is unreachable, or an expected PM2 app
  * has no instance online; `ok` otherwise.
  */
-export function overallStatus(snapshot: Omit<HealthSnapshot, 'status' | 'generatedAt'>, expectedApps: string[]): HealthSnapshot['status'] {
+export function overallStatus(
+  snapshot: Pick<HealthSnapshot, 'dependencies' | 'pm2'>,
+  expectedApps: string[],
+): HealthSnapshot['status'] {
   const { postgres, redis, interfaceQueue } = snapshot.dependencies;
   if (postgres.status === 'down') return 'down';
   if (redis.status === 'down' || interfaceQueue.status === 'down') return 'degraded';
@@ -65,7 +71,9 @@ export async function collectHealth(sources: HealthSources): Promise<HealthSnaps
   ]);
   const requests = postgres.health.status === 'up' ? await requestStatistics(sources.db).catch(() => null) : null;
   const queues: Record<string, QueueStatistics> = {};
+  let counters: Record<string, number> = {};
   if (redis.health.status === 'up') {
+    counters = await readCounters(sources.redis, sources.countersKey).catch(() => ({}));
     const stats = await Promise.allSettled(sources.queues.map((queue) => queueStatistics(queue)));
     for (const [i, result] of stats.entries()) {
       if (result.status === 'fulfilled') queues[sources.queues[i]!.name] = result.value;
@@ -76,6 +84,7 @@ export async function collectHealth(sources: HealthSources): Promise<HealthSnaps
     pm2,
     queues,
     requests,
+    counters,
   };
   return { status: overallStatus(partial, sources.expectedApps), generatedAt: new Date().toISOString(), ...partial };
 }

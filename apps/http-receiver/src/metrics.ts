@@ -1,0 +1,124 @@
+import { Router, type RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { requireScope } from './auth-middleware.js';
+import type { HealthCache } from './health/health-cache.js';
+
+/**
+ * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
+ * from the same cached snapshot at scrape time (so scraping adds no load on Redis, Postgres or PM2),
+ * this process's HTTP rate and latency and Node.js runtime metrics, and the pipeline counters every
+ * app adds to Redis (jobs per step and outcome, processing time, retries, poison messages,
+ * reconciliation repairs). With several receiver instances each scrape reaches one of them: HTTP
+ * and runtime series describe that instance (label `pid`); pipeline-wide series are the same in all.
+ */
+export function createMetrics(health: HealthCache): { router: Router; observeHttp: RequestHandler } {
+  const registry = new Registry();
+  registry.setDefaultLabels({ pid: String(process.pid) });
+  collectDefaultMetrics({ register: registry });
+
+  const httpRequests = new Counter({
+    name: 'linebacker_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'linebacker_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  const snapshotGauge = (name: string, help: string, labelNames: string[], fill: (gauge: Gauge) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  const current = () => health.current();
+
+  snapshotGauge('linebacker_health_status', '1 for the current overall status (ok, degraded, down)', ['status'], (g) => {
+    for (const status of ['ok', 'degraded', 'down']) g.set({ status }, current()?.status === status ? 1 : 0);
+  });
+  snapshotGauge('linebacker_dependency_up', '1 when the dependency answers', ['dependency'], (g) => {
+    for (const [dependency, d] of Object.entries(current()?.dependencies ?? {})) g.set({ dependency }, d.status === 'up' ? 1 : 0);
+  });
+  snapshotGauge('linebacker_dependency_latency_seconds', 'latency of the last dependency check', ['dependency'], (g) => {
+    for (const [dependency, d] of Object.entries(current()?.dependencies ?? {})) {
+      if (d.latencyMs !== null) g.set({ dependency }, d.latencyMs / 1000);
+    }
+  });
+  snapshotGauge('linebacker_pm2_instances_online', 'online PM2 instances per app', ['app'], (g) => {
+    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.online);
+  });
+  snapshotGauge('linebacker_pm2_restarts', 'PM2 restarts per app (sum over instances)', ['app'], (g) => {
+    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.restarts);
+  });
+  snapshotGauge('linebacker_pm2_memory_bytes', 'resident memory per app (sum over instances)', ['app'], (g) => {
+    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.memoryBytes);
+  });
+  snapshotGauge('linebacker_pm2_cpu_percent', 'CPU per app (sum over instances)', ['app'], (g) => {
+    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.cpuPercent);
+  });
+  snapshotGauge('linebacker_queue_jobs', 'BullMQ jobs per queue and state', ['queue', 'state'], (g) => {
+    for (const [queue, stats] of Object.entries(current()?.queues ?? {})) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed'] as const) g.set({ queue, state }, stats[state]);
+    }
+  });
+  snapshotGauge('linebacker_queue_oldest_waiting_age_seconds', 'age of the oldest waiting job', ['queue'], (g) => {
+    for (const [queue, stats] of Object.entries(current()?.queues ?? {})) g.set({ queue }, stats.oldestWaitingAgeSeconds ?? 0);
+  });
+  snapshotGauge('linebacker_requests', 'backup requests per status', ['status'], (g) => {
+    for (const [status, count] of Object.entries(current()?.requests?.byStatus ?? {})) g.set({ status }, count);
+  });
+  snapshotGauge('linebacker_oldest_open_request_age_seconds', 'age of the oldest request still in the pipeline', [], (g) => {
+    g.set(current()?.requests?.oldestNonTerminalAgeSeconds ?? 0);
+  });
+
+  /** Totals from the counters hash, as Prometheus counters (set to the total at each scrape). */
+  const pipelineCounter = (name: string, help: string, labelNames: string[], pick: (field: string) => Record<string, string> | undefined, scale = 1) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [field, total] of Object.entries(current()?.counters ?? {})) {
+          const labels = pick(field);
+          if (labels) this.inc(labels, total * scale);
+        }
+      },
+    });
+  const matcher = (pattern: RegExp, names: string[]) => (field: string) => {
+    const match = pattern.exec(field);
+    return match ? Object.fromEntries(names.map((name, i) => [name, match[i + 1]!])) : undefined;
+  };
+  pipelineCounter('linebacker_step_jobs_total', 'jobs per pipeline step and outcome (done, no-op, retried, gave-up)', ['step', 'outcome'], matcher(/^jobs:(.+):(.+)$/, ['step', 'outcome']));
+  pipelineCounter('linebacker_step_processing_seconds_total', 'time spent in each step (divide by done + no-op jobs for the mean)', ['step'], matcher(/^ms:(.+)$/, ['step']), 1 / 1000);
+  pipelineCounter('linebacker_replies_total', 'interface replies: received, poisoned, and how receive-status applied them', ['kind'], matcher(/^replies:(.+)$/, ['kind']));
+  pipelineCounter('linebacker_reconciliation_repairs_total', 'requests reconciliation re-added or timed out', ['repair'], matcher(/^reconcile:(.+)$/, ['repair']));
+
+  const observeHttp: RequestHandler = (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path;
+      const labels = { method: req.method, route: route ? `${req.baseUrl}${route}` : 'unmatched' };
+      httpRequests.inc({ ...labels, status: String(res.statusCode) });
+      httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+
+  const router = Router();
+  router.get('/metrics', requireScope('ops:read'), async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  return { router, observeHttp };
+}
