@@ -24,29 +24,6 @@ export interface AcceptOutcome {
   created: boolean;
 }
 
-/**
- * One statement: return the live duplicate if there is one, else insert the request and its first
- * history row. Runs after the duplicate lock, so its snapshot sees every committed duplicate.
- */
-const INSERT_UNLESS_DUPLICATE = `
-  WITH existing AS (
-    SELECT ${REQUEST_COLUMNS} FROM backup_requests
-    WHERE requester_id = $2 AND backup_job_id = $3 AND data_date = $4 AND backup_data_location = $5
-      AND status <> ALL ($7::text[])
-    ORDER BY seq DESC LIMIT 1
-  ), inserted AS (
-    INSERT INTO backup_requests
-      (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location, status, trace_id)
-    SELECT $1::uuid, $2::text, $3::text, $4::date, $5::text, 'Received', $6::text WHERE NOT EXISTS (SELECT 1 FROM existing)
-    RETURNING ${REQUEST_COLUMNS}
-  ), history AS (
-    INSERT INTO backup_request_status_history (backup_request_id, status, at)
-    SELECT "backupRequestId", status, "receivedAt" FROM inserted
-  )
-  SELECT *, false AS created FROM existing
-  UNION ALL
-  SELECT *, true AS created FROM inserted`;
-
 /** A 64-bit advisory-lock key for the duplicate tuple, so that equal POSTs are serialised. */
 function duplicateLockKey(request: NewBackupRequest): string {
   const digest = createHash('sha256')
@@ -56,39 +33,41 @@ function duplicateLockKey(request: NewBackupRequest): string {
 }
 
 /**
- * Stores a new request with status Received and its first history row, in one transaction, unless
- * an equal request (same requester, job, date and location) exists that is not NotAllowed or Failed;
- * then that one is returned. `alsoInTransaction` runs before COMMIT with the outcome (e.g. to save
- * an idempotent response atomically with the request).
+ * Stores a new request with status Received and its first history row, unless an equal request
+ * (same requester, job, date and location) exists that is not NotAllowed or Failed; then that one is
+ * returned. Equal POSTs are serialised by an advisory lock on the tuple (migration
+ * accept-function). One round trip; with `alsoInTransaction` (e.g. saving an idempotent response
+ * atomically with the request) it runs in a transaction with that work before COMMIT.
  */
 export async function acceptBackupRequest(
   pool: Pool,
   request: NewBackupRequest,
   alsoInTransaction?: (tx: PoolClient, outcome: AcceptOutcome) => Promise<void>,
 ): Promise<AcceptOutcome> {
-  // BEGIN and the lock travel in one round trip; the key is a number we computed, not input.
-  const begin = `BEGIN; SELECT pg_advisory_xact_lock(${duplicateLockKey(request)})`;
-  return withTransaction(
-    pool,
-    async (tx) => {
-      const { rows } = await tx.query<BackupRequest & { created: boolean }>(INSERT_UNLESS_DUPLICATE, [
+  const accept = async (db: Queryable): Promise<AcceptOutcome> => {
+    const { rows } = await db.query<BackupRequest>(
+      `SELECT ${REQUEST_COLUMNS} FROM accept_backup_request($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
         request.backupRequestId,
         request.requesterId,
         request.backupJobId,
         request.dataDate,
         request.backupDataLocation,
         request.traceId,
+        duplicateLockKey(request),
         RESUBMITTABLE_STATUSES,
-      ]);
-      const [row] = rows;
-      if (!row) throw new Error('insert-unless-duplicate returned no row');
-      const { created, ...stored } = row;
-      const outcome = { request: stored, created };
-      await alsoInTransaction?.(tx, outcome);
-      return outcome;
-    },
-    begin,
-  );
+      ],
+    );
+    const [stored] = rows;
+    if (!stored) throw new Error('accept_backup_request returned no row');
+    return { request: stored, created: stored.backupRequestId === request.backupRequestId };
+  };
+  if (!alsoInTransaction) return accept(pool);
+  return withTransaction(pool, async (tx) => {
+    const outcome = await accept(tx);
+    await alsoInTransaction(tx, outcome);
+    return outcome;
+  });
 }
 
 export type BackupRequestWithHistory = BackupRequest & { history: StatusHistoryEntry[] };

@@ -1,15 +1,10 @@
 import type { Pool, PoolClient } from './pool.js';
 
 /**
- * Runs `work` in one transaction on one client. `begin` lets the caller send extra statements in
- * the same round trip as BEGIN (e.g. an advisory lock); it must be constant SQL, never user input.
- * A client whose connection broke is destroyed rather than returned to the pool.
+ * Runs `work` in one transaction on one client. A client whose connection broke is destroyed
+ * rather than returned to the pool.
  */
-export async function withTransaction<T>(
-  pool: Pool,
-  work: (client: PoolClient) => Promise<T>,
-  begin = 'BEGIN',
-): Promise<T> {
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A checked-out client whose connection drops emits 'error'; unheard, it would kill the process.
@@ -19,7 +14,7 @@ export async function withTransaction<T>(
   };
   client.on('error', onError);
   try {
-    await client.query(begin);
+    await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;

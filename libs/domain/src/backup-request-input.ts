@@ -19,8 +19,7 @@ export interface BackupRequestInput {
   backupDataLocation: string;
 }
 
-function backupRequestInputSchema(now: Date) {
-  const latestDataDate = utcDatePlusDays(now, 1);
+function buildSchema(latestDataDate: string) {
   return z.object(
     {
       backupJobId: backupJobIdSchema,
@@ -42,6 +41,14 @@ function backupRequestInputSchema(now: Date) {
     },
     { error: 'the body must be a JSON object' },
   );
+}
+
+/** The schema depends only on the UTC day, so it is built once a day, not per request. */
+let cached: { latestDataDate: string; schema: ReturnType<typeof buildSchema> } | undefined;
+function backupRequestInputSchema(now: Date) {
+  const latestDataDate = utcDatePlusDays(now, 1);
+  if (cached?.latestDataDate !== latestDataDate) cached = { latestDataDate, schema: buildSchema(latestDataDate) };
+  return cached.schema;
 }
 
 /**
