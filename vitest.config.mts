@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /*
- * Three projects: `vitest run --project unit|integration|e2e`, or all of them with `vitest run`.
+ * Four projects: `vitest run --project unit|integration|e2e|chaos`, or all of them with `vitest run`.
  * Tests run against the TypeScript sources of the libs (the alias below), not their dist output;
  * libs/db still finds libs/db/migrations because migrate.ts resolves it relative to its own file.
  *
@@ -51,6 +51,31 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // the apps run under one PM2 daemon per file and fight over the 2 cores: one file at a time
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // `npm run bench` (full) and its short form in `npm test`
+          name: 'bench',
+          include: ['bench/pipeline-bench.test.ts'],
+          globalSetup,
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // SPEC §6 proven by killing things for real: private Redis and Postgres, a pipeline under
+          // PM2. LINEBACKER_CHAOS=short (default, part of `npm test`) or full (`npm run test:chaos`).
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup,
+          testTimeout: 20 * 60_000,
+          hookTimeout: 5 * 60_000,
           fileParallelism: false,
         },
       },
