@@ -57,6 +57,8 @@ export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> 
     }
   }
 
+  // jobs first: re-adding a job is harmless, re-sending a poison copy is not
+  if (jobs.length > 0) await deps.statusReceived.addBulk(jobs);
   await Promise.all(
     poisoned.map(({ message, reason }) => {
       const poison: PoisonMessage = {
@@ -71,7 +73,6 @@ export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> 
       return deps.poison.send(JSON.stringify(poison));
     }),
   );
-  if (jobs.length > 0) await deps.statusReceived.addBulk(jobs);
 
   // Only now is every message safe elsewhere. A failed delete is harmless: the message comes back
   // and is added again under the same job id.

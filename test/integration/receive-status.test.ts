@@ -1,0 +1,479 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestStatus, StatusReply } from '@linebacker/domain';
+import type { StatusReceivedJobData } from '@linebacker/queues';
+import { receiveStatus } from '../../apps/receive-status/src/receive-status.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+/*
+ * receive-status (SPEC §2.2, §4 "Reply handling"): every row of the reply table, through the app's
+ * handler against a real Postgres, asserting the rows a user sees: the request (status, reason,
+ * repliedAt), its history, the Backup record and the rejected replies.
+ */
+
+const log = pino({ level: 'silent' });
+let db: TestDatabase;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // room for the concurrent replies below to really run at the same time
+  pool = new pg.Pool({ connectionString: db.databaseUrl, max: 10 });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+interface JobFields {
+  daysToKeep?: number;
+  holdFlag?: boolean;
+  backupProviderCode?: 'Local' | 'CloudA' | 'CloudB';
+}
+
+interface Job {
+  backupJobId: string;
+  storagePathName: string;
+  backupProviderCode: string;
+}
+
+/** A backup job of its own (tests never share one). */
+async function insertJob(fields: JobFields = {}): Promise<Job> {
+  const job: Job = {
+    backupJobId: `job-${randomUUID().slice(0, 8)}`,
+    storagePathName: `vault/${randomUUID().slice(0, 8)}`,
+    backupProviderCode: fields.backupProviderCode ?? 'CloudA',
+  };
+  await pool.query(
+    `INSERT INTO backup_jobs (backup_job_id, storage_path_name, backup_provider_code, days_to_keep, is_active, hold_flag)
+     VALUES ($1, $2, $3, $4, true, $5)`,
+    [job.backupJobId, job.storagePathName, job.backupProviderCode, fields.daysToKeep ?? 30, fields.holdFlag ?? false],
+  );
+  return job;
+}
+
+/** The history a request in each status has when the pipeline put it there. */
+const PATH_TO: Record<RequestStatus, RequestStatus[]> = {
+  Received: ['Received'],
+  Allowed: ['Received', 'Allowed'],
+  NotAllowed: ['Received', 'NotAllowed'],
+  Sent: ['Received', 'Allowed', 'Sent'],
+  Succeeded: ['Received', 'Allowed', 'Sent', 'Succeeded'],
+  Failed: ['Received', 'Allowed', 'Sent', 'Failed'],
+};
+
+/**
+ * A request in `status`, with the columns and history rows the earlier steps would have written
+ * (provider and storage path once Allowed, checked_at / sent_at by their steps).
+ */
+async function insertRequest(
+  job: Job,
+  status: RequestStatus,
+  dataDate = '2026-01-15',
+): Promise<string> {
+  const id = randomUUID();
+  const checked = status !== 'Received';
+  const allowed = checked && status !== 'NotAllowed';
+  await pool.query(
+    `WITH r AS (
+       INSERT INTO backup_requests (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location,
+         status, trace_id, checked_at, sent_at, backup_provider_code, storage_path_name, status_reason)
+       VALUES ($1, 'test-client', $2, $3, '/data/prepared', $4, $5,
+         CASE WHEN $6 THEN now() END, CASE WHEN $4 IN ('Sent', 'Failed', 'Succeeded') THEN now() END, $7, $8,
+         CASE $4 WHEN 'NotAllowed' THEN 'backup job is inactive' WHEN 'Failed' THEN 'an earlier failure' END)
+       RETURNING backup_request_id, status_reason)
+     INSERT INTO backup_request_status_history (backup_request_id, status, reason)
+     SELECT r.backup_request_id, s.status, CASE WHEN s.status = $4 THEN r.status_reason END
+     FROM r, unnest($9::text[]) WITH ORDINALITY AS s(status, n) ORDER BY s.n`,
+    [
+      id,
+      job.backupJobId,
+      dataDate,
+      status,
+      `trace-${id.slice(0, 8)}`,
+      checked,
+      allowed ? job.backupProviderCode : null,
+      allowed ? job.storagePathName : null,
+      PATH_TO[status],
+    ],
+  );
+  return id;
+}
+
+function reply(backupRequestId: string, overrides: Partial<StatusReply> = {}): StatusReply {
+  return {
+    apiVersion: '2022-05-22',
+    backupRequestId,
+    storagePathName: 'vault/somewhere',
+    resultTypeCode: 'Succeeded',
+    backupByteCount: 1234,
+    copyStartTimestamp: '2026-01-15T01:00:00.000Z',
+    copyEndTimestamp: '2026-01-15T01:05:00.000Z',
+    ...overrides,
+  };
+}
+
+const failedReply = (backupRequestId: string, messageText?: string): StatusReply =>
+  reply(backupRequestId, { resultTypeCode: 'Failed', backupByteCount: 0, ...(messageText === undefined ? {} : { messageText }) });
+
+const apply = (statusReply: StatusReply) => {
+  const data: StatusReceivedJobData = { backupRequestId: statusReply.backupRequestId, traceId: '', reply: statusReply };
+  return receiveStatus(data, { pool }, log);
+};
+
+interface RequestRow {
+  status: string;
+  statusReason: string | null;
+  repliedAt: Date | null;
+  history: { status: string; reason: string | null }[];
+}
+
+async function requestRow(id: string): Promise<RequestRow> {
+  const { rows } = await pool.query<RequestRow>(
+    `SELECT status, status_reason AS "statusReason", replied_at AS "repliedAt",
+       ARRAY(SELECT json_build_object('status', h.status, 'reason', h.reason)
+             FROM backup_request_status_history h WHERE h.backup_request_id = r.backup_request_id ORDER BY h.id) AS history
+     FROM backup_requests r WHERE backup_request_id = $1`,
+    [id],
+  );
+  if (!rows[0]) throw new Error(`no request ${id}`);
+  return rows[0];
+}
+
+const historyOf = async (id: string): Promise<string[]> => (await requestRow(id)).history.map((h) => h.status);
+
+interface BackupRow {
+  backupId: string;
+  backupRequestId: string;
+  backupJobId: string;
+  dataDate: string;
+  backupProviderCode: string;
+  storagePathName: string;
+  backupByteCount: string;
+  copyStartTimestamp: Date | null;
+  copyEndTimestamp: Date | null;
+  verifyStartTimestamp: Date | null;
+  verifyEndTimestamp: Date | null;
+  verifiedHash: string | null;
+  daysToKeep: number;
+  holdFlag: boolean;
+  dueToDeleteDate: string;
+}
+
+/** The Backup records of a request (dates as `YYYY-MM-DD`, as the API shows them). */
+async function backupsOf(id: string): Promise<BackupRow[]> {
+  const { rows } = await pool.query<BackupRow>(
+    `SELECT backup_id AS "backupId", backup_request_id AS "backupRequestId", backup_job_id AS "backupJobId",
+       data_date::text AS "dataDate", backup_provider_code AS "backupProviderCode", storage_path_name AS "storagePathName",
+       backup_byte_count::text AS "backupByteCount", copy_start_timestamp AS "copyStartTimestamp",
+       copy_end_timestamp AS "copyEndTimestamp", verify_start_timestamp AS "verifyStartTimestamp",
+       verify_end_timestamp AS "verifyEndTimestamp", verified_hash AS "verifiedHash", days_to_keep AS "daysToKeep",
+       hold_flag AS "holdFlag", due_to_delete_date::text AS "dueToDeleteDate"
+     FROM backups WHERE backup_request_id = $1`,
+    [id],
+  );
+  return rows;
+}
+
+async function rejectedRepliesOf(id: string): Promise<{ resultTypeCode: string; reason: string; reply: unknown }[]> {
+  const { rows } = await pool.query<{ resultTypeCode: string; reason: string; reply: unknown }>(
+    `SELECT result_type_code AS "resultTypeCode", reason, reply FROM rejected_replies WHERE backup_request_id = $1 ORDER BY id`,
+    [id],
+  );
+  return rows;
+}
+
+describe('a Succeeded reply (SPEC §4)', () => {
+  it('for a Sent request: inserts the Backup with every field and the request becomes Succeeded', async () => {
+    const job = await insertJob({ daysToKeep: 45, holdFlag: true, backupProviderCode: 'CloudB' });
+    const id = await insertRequest(job, 'Sent', '2026-01-15');
+    const before = new Date();
+    const succeeded = reply(id, {
+      storagePathName: job.storagePathName,
+      backupByteCount: 5_000_000_000, // beyond 32 bits
+      copyStartTimestamp: '2026-01-15T01:00:00.123Z',
+      copyEndTimestamp: '2026-01-15T03:30:00+02:00', // an offset: stored as the same instant
+      verifyStartTimestamp: '2026-01-15T01:31:00Z',
+      verifyEndTimestamp: '2026-01-15T01:32:00.5Z',
+      verifiedHash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      messageText: 'copied and verified',
+    });
+
+    expect(await apply(succeeded)).toBe('done');
+
+    const request = await requestRow(id);
+    expect(request).toMatchObject({ status: 'Succeeded', statusReason: null });
+    expect(request.repliedAt?.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    expect(request.history).toEqual([
+      { status: 'Received', reason: null },
+      { status: 'Allowed', reason: null },
+      { status: 'Sent', reason: null },
+      { status: 'Succeeded', reason: null },
+    ]);
+    expect(await backupsOf(id)).toEqual([
+      {
+        backupId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        backupRequestId: id,
+        backupJobId: job.backupJobId,
+        dataDate: '2026-01-15',
+        backupProviderCode: 'CloudB',
+        storagePathName: job.storagePathName,
+        backupByteCount: '5000000000',
+        copyStartTimestamp: new Date('2026-01-15T01:00:00.123Z'),
+        copyEndTimestamp: new Date('2026-01-15T01:30:00Z'),
+        verifyStartTimestamp: new Date('2026-01-15T01:31:00Z'),
+        verifyEndTimestamp: new Date('2026-01-15T01:32:00.500Z'),
+        verifiedHash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        daysToKeep: 45,
+        holdFlag: true,
+        dueToDeleteDate: '2026-03-01',
+      },
+    ]);
+    expect(await rejectedRepliesOf(id)).toEqual([]);
+  });
+
+  it('without the optional verify fields: the Backup has them empty', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(reply(id, { verifyStartTimestamp: null, verifiedHash: null }));
+    expect(await backupsOf(id)).toEqual([
+      expect.objectContaining({ verifyStartTimestamp: null, verifyEndTimestamp: null, verifiedHash: null, holdFlag: false }),
+    ]);
+  });
+
+  it.each([
+    ['a month end', '2026-01-31', 1, '2026-02-01'],
+    ['a year end', '2025-12-31', 1, '2026-01-01'],
+    ['a year end, from further back', '2025-11-15', 90, '2026-02-13'],
+    ['into a leap day', '2024-02-28', 1, '2024-02-29'],
+    ['across a leap February', '2024-01-31', 30, '2024-03-01'],
+    ['across a common February', '2023-01-31', 30, '2023-03-02'],
+    ['from a leap day, one year', '2024-02-29', 365, '2025-02-28'],
+    ['the longest retention', '2026-01-15', 36500, '2125-12-22'],
+  ])('dueToDeleteDate = dataDate + daysToKeep across %s (%s + %i days = %s)', async (_case, dataDate, daysToKeep, due) => {
+    const job = await insertJob({ daysToKeep });
+    const id = await insertRequest(job, 'Sent', dataDate);
+    await apply(reply(id));
+    expect(await backupsOf(id)).toEqual([expect.objectContaining({ dataDate, daysToKeep, dueToDeleteDate: due })]);
+    // the same figure as plain UTC calendar arithmetic
+    const utc = new Date(`${dataDate}T00:00:00Z`);
+    utc.setUTCDate(utc.getUTCDate() + daysToKeep);
+    expect(utc.toISOString().slice(0, 10)).toBe(due);
+  });
+
+  it('for an Allowed request (the reply overtook our Sent bookkeeping): Succeeded with a Backup', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Allowed');
+    expect(await apply(reply(id))).toBe('done');
+    const request = await requestRow(id);
+    expect(request.status).toBe('Succeeded');
+    expect(request.repliedAt).toBeInstanceOf(Date);
+    expect(await historyOf(id)).toEqual(['Received', 'Allowed', 'Succeeded']);
+    expect(await backupsOf(id)).toHaveLength(1);
+  });
+
+  it('after a Failed reply: success wins, the Backup is inserted and the failure reason cleared', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(failedReply(id, 'disk full'));
+    const failed = await requestRow(id);
+    expect(failed).toMatchObject({ status: 'Failed', statusReason: 'disk full' });
+
+    expect(await apply(reply(id))).toBe('done');
+
+    const request = await requestRow(id);
+    expect(request).toMatchObject({ status: 'Succeeded', statusReason: null });
+    expect(request.repliedAt?.getTime()).toBeGreaterThanOrEqual(failed.repliedAt?.getTime() ?? Infinity);
+    expect(request.history).toEqual([
+      { status: 'Received', reason: null },
+      { status: 'Allowed', reason: null },
+      { status: 'Sent', reason: null },
+      { status: 'Failed', reason: 'disk full' },
+      { status: 'Succeeded', reason: null },
+    ]);
+    expect(await backupsOf(id)).toHaveLength(1);
+  });
+
+  it('for a request recorded Failed by us (no reply in time): success still wins', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Failed');
+    await apply(reply(id));
+    expect(await historyOf(id)).toEqual(['Received', 'Allowed', 'Sent', 'Failed', 'Succeeded']);
+    expect((await requestRow(id)).statusReason).toBeNull();
+    expect(await backupsOf(id)).toHaveLength(1);
+  });
+
+  it('received twice: exactly one Backup and one Succeeded history row', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    const succeeded = reply(id, { backupByteCount: 1 });
+    expect(await apply(succeeded)).toBe('done');
+    const first = await requestRow(id);
+    const [backup] = await backupsOf(id);
+
+    expect(await apply({ ...succeeded, backupByteCount: 2 })).toBe('no-op');
+
+    expect(await requestRow(id)).toEqual(first);
+    expect(await backupsOf(id)).toEqual([backup]);
+  });
+});
+
+describe('a Failed reply (SPEC §4)', () => {
+  it('for a Sent request: Failed with the interface message as the reason', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    expect(await apply(failedReply(id, 'target storage unavailable'))).toBe('done');
+    const request = await requestRow(id);
+    expect(request).toMatchObject({ status: 'Failed', statusReason: 'target storage unavailable' });
+    expect(request.repliedAt).toBeInstanceOf(Date);
+    expect(request.history).toEqual([
+      { status: 'Received', reason: null },
+      { status: 'Allowed', reason: null },
+      { status: 'Sent', reason: null },
+      { status: 'Failed', reason: 'target storage unavailable' },
+    ]);
+    expect(await backupsOf(id)).toEqual([]);
+  });
+
+  it.each([
+    ['no messageText', undefined],
+    ['a null messageText', null],
+    ['an empty messageText', ''],
+    ['a blank messageText', '  \n '],
+  ])('with %s: Failed with a default reason', async (_case, messageText) => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(reply(id, { resultTypeCode: 'Failed', messageText }));
+    const request = await requestRow(id);
+    expect(request.status).toBe('Failed');
+    expect(request.statusReason).toBe('the backup interface reported a failure');
+    expect(request.history.at(-1)).toEqual({ status: 'Failed', reason: 'the backup interface reported a failure' });
+  });
+
+  it('with a message longer than 500 characters: Failed, the reason cut to 500', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(failedReply(id, 'x'.repeat(2000)));
+    const request = await requestRow(id);
+    expect(request.status).toBe('Failed');
+    expect(request.statusReason).toHaveLength(500);
+    expect(request.statusReason?.startsWith('xxx')).toBe(true);
+  });
+
+  it('for an Allowed request: Failed', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Allowed');
+    expect(await apply(failedReply(id, 'quota exceeded'))).toBe('done');
+    expect(await requestRow(id)).toMatchObject({ status: 'Failed', statusReason: 'quota exceeded', repliedAt: expect.any(Date) });
+    expect(await historyOf(id)).toEqual(['Received', 'Allowed', 'Failed']);
+  });
+
+  it('received twice: one Failed history row', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(failedReply(id, 'disk full'));
+    const first = await requestRow(id);
+    expect(await apply(failedReply(id, 'disk full'))).toBe('no-op');
+    expect(await requestRow(id)).toEqual(first);
+  });
+
+  it('after a Succeeded reply (a Backup exists): stays Succeeded, nothing changes', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(reply(id));
+    const succeeded = await requestRow(id);
+    const backups = await backupsOf(id);
+
+    expect(await apply(failedReply(id, 'late failure report'))).toBe('no-op');
+
+    expect(await requestRow(id)).toEqual(succeeded);
+    expect(succeeded.history.map((h) => h.status)).toEqual(['Received', 'Allowed', 'Sent', 'Succeeded']);
+    expect(await backupsOf(id)).toEqual(backups);
+    expect(await rejectedRepliesOf(id)).toEqual([]);
+  });
+
+  it('for a Failed request that has a Backup: the request becomes Succeeded (success wins whatever the reply says)', async () => {
+    const job = await insertJob({ daysToKeep: 7 });
+    const id = await insertRequest(job, 'Failed');
+    await pool.query(
+      `INSERT INTO backups (backup_id, backup_request_id, backup_job_id, data_date, backup_provider_code, storage_path_name,
+         backup_byte_count, days_to_keep, hold_flag, due_to_delete_date)
+       VALUES (gen_random_uuid(), $1, $2, '2026-01-15', 'CloudA', $3, 10, 7, false, '2026-01-22')`,
+      [id, job.backupJobId, job.storagePathName],
+    );
+    const backups = await backupsOf(id);
+
+    expect(await apply(failedReply(id, 'another failure report'))).toBe('done');
+
+    expect(await requestRow(id)).toMatchObject({ status: 'Succeeded', statusReason: null, repliedAt: expect.any(Date) });
+    expect(await historyOf(id)).toEqual(['Received', 'Allowed', 'Sent', 'Failed', 'Succeeded']);
+    expect(await backupsOf(id)).toEqual(backups);
+  });
+});
+
+describe('a reply that cannot be applied (SPEC §4)', () => {
+  it('for an unknown request: kept as a rejected reply', async () => {
+    const id = randomUUID();
+    const unknown = reply(id, { verifiedHash: 'abc' });
+    expect(await apply(unknown)).toBe('done');
+    expect(await rejectedRepliesOf(id)).toEqual([{ resultTypeCode: 'Succeeded', reason: 'unknown backup request', reply: unknown }]);
+    const { rows } = await pool.query('SELECT 1 FROM backup_requests WHERE backup_request_id = $1', [id]);
+    expect(rows).toEqual([]);
+    expect(await backupsOf(id)).toEqual([]);
+  });
+
+  it.each([
+    ['Received', 'Succeeded'],
+    ['Received', 'Failed'],
+    ['NotAllowed', 'Succeeded'],
+    ['NotAllowed', 'Failed'],
+  ] as const)('for a %s request (%s reply): not applied, one rejected reply with the reason, request unchanged', async (status, resultTypeCode) => {
+    const job = await insertJob();
+    const id = await insertRequest(job, status);
+    const before = await requestRow(id);
+    const rejected = reply(id, { resultTypeCode, messageText: 'from the interface' });
+
+    await apply(rejected);
+
+    expect(await requestRow(id)).toEqual(before);
+    expect(before.history.map((h) => h.status)).toEqual(PATH_TO[status]);
+    expect(await backupsOf(id)).toEqual([]);
+    expect(await rejectedRepliesOf(id)).toEqual([{ resultTypeCode, reason: `reply for a request that is ${status}`, reply: rejected }]);
+  });
+});
+
+describe('concurrent replies for one request', () => {
+  it('a Succeeded and a Failed reply applied at the same time always end Succeeded with exactly one Backup', async () => {
+    const job = await insertJob();
+    for (let round = 0; round < 10; round += 1) {
+      const id = await insertRequest(job, 'Sent');
+      const succeed = () => apply(reply(id));
+      const fail = () => apply(failedReply(id, 'racing failure'));
+      // alternate which one starts first
+      await Promise.all(round % 2 === 0 ? [succeed(), fail()] : [fail(), succeed()]);
+
+      const request = await requestRow(id);
+      expect(request).toMatchObject({ status: 'Succeeded', statusReason: null });
+      const history = request.history.map((h) => h.status);
+      // Failed may or may not have been recorded first; Succeeded is last, once
+      expect([
+        ['Received', 'Allowed', 'Sent', 'Succeeded'],
+        ['Received', 'Allowed', 'Sent', 'Failed', 'Succeeded'],
+      ]).toContainEqual(history);
+      expect(await backupsOf(id)).toHaveLength(1);
+    }
+  });
+
+  it('the same Succeeded reply delivered several times at once gives one Backup and one Succeeded row', async () => {
+    const job = await insertJob();
+    for (let round = 0; round < 5; round += 1) {
+      const id = await insertRequest(job, 'Sent');
+      await Promise.all(Array.from({ length: 4 }, () => apply(reply(id))));
+      expect(await historyOf(id)).toEqual(['Received', 'Allowed', 'Sent', 'Succeeded']);
+      expect(await backupsOf(id)).toHaveLength(1);
+    }
+  });
+});
