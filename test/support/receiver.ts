@@ -1,3 +1,4 @@
+import type { Express } from 'express';
 import { loadConfig, type Config } from '@linebacker/config';
 import { createLogger, Shutdown } from '@linebacker/runtime';
 import { startReceiver } from '../../apps/http-receiver/src/start-receiver.js';
@@ -5,6 +6,8 @@ import { startReceiver } from '../../apps/http-receiver/src/start-receiver.js';
 export interface TestReceiver {
   url: string;
   config: Config;
+  /** The receiver's Express app (for route introspection). */
+  app: Express;
   /** Graceful shutdown, as on SIGINT. */
   close(): Promise<void>;
 }
@@ -23,7 +26,7 @@ export async function startTestReceiver(env: Record<string, string>): Promise<Te
   });
   const logger = createLogger('http-receiver', config.logLevel);
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
-  const { port } = await startReceiver({
+  const { port, app } = await startReceiver({
     config,
     logger,
     onShutdown: (name, release) => shutdown.register(name, release),
@@ -32,6 +35,7 @@ export async function startTestReceiver(env: Record<string, string>): Promise<Te
   return {
     url: `http://127.0.0.1:${port}`,
     config,
+    app,
     close: async () => void (await shutdown.run()),
   };
 }

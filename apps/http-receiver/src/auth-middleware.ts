@@ -1,14 +1,24 @@
 import type { RequestHandler, Response } from 'express';
 import type { Scope } from '@linebacker/domain';
 import { unauthenticated, type Authenticate, type Principal } from './authenticate.js';
+import { assertSameOrigin, sessionTokenOf } from './browser-session.js';
 import { Problem } from './problem.js';
 
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 
-/** Every route behind this needs `Authorization: Bearer <token>`; the principal lands in res.locals. */
+/**
+ * Every route behind this needs `Authorization: Bearer <token>`, or else a browser's session cookie
+ * (browser-session.ts); the header wins when both are present. The principal lands in res.locals.
+ */
 export function requireToken(authenticate: Authenticate): RequestHandler {
   return async (req, res, next) => {
     const header = req.header('authorization');
+    const session = header ? undefined : sessionTokenOf(req);
+    if (session) {
+      assertSameOrigin(req);
+      res.locals.principal = await authenticate(session);
+      return next();
+    }
     if (!header) throw unauthenticated('an Authorization: Bearer <token> header is required');
     const token = BEARER.exec(header)?.[1];
     if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');

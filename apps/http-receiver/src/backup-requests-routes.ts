@@ -17,6 +17,8 @@ import {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The admin scope lets a caller read every client's requests (SPEC §5.1). */
 const ADMIN_SCOPE = 'jobs:admin' as const;
+/** Operators (the dashboard) read every request too: one by id, or the list with `all=true`. */
+const OPS_SCOPE = 'ops:read' as const;
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 const listQuerySchema = z.object({
@@ -39,7 +41,14 @@ const listQuerySchema = z.object({
     // a position is a bigint `seq`: more digits than int8 holds would be a 500 from Postgres
     .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
     .optional(),
+  all: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((value) => value === 'true')
+    .default(false),
 });
+
+const readOwn = requireScope('requests:read');
+const readAll = requireScope(OPS_SCOPE);
 
 export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool }): Router {
   const router = Router();
@@ -55,23 +64,25 @@ export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool }): Router 
     res.status(result.status).location(requestLocation(result.body.backupRequestId)).json(result.body);
   });
 
-  router.get('/', requireScope('requests:read'), async (req, res) => {
+  // `all=true` lists every client's requests and needs ops:read instead of requests:read
+  router.get('/', (req, res, next) => (req.query.all === 'true' ? readAll : readOwn)(req, res, next), async (req, res) => {
     const query = validateWith(listQuerySchema, req.query);
     if (!query.ok) throw validationProblem(query.errors, 'query');
-    const { cursor, ...filter } = query.value;
+    const { cursor, all, ...filter } = query.value;
     const page = await listBackupRequests(deps.pool, {
       ...filter,
-      requesterId: principalOf(res).clientId,
+      requesterId: all ? undefined : principalOf(res).clientId,
       before: cursor,
     });
     res.json({ items: page.items.map(requestRepresentation), nextCursor: encodeCursor(page.next) });
   });
 
-  router.get('/:id', requireScope('requests:read', ADMIN_SCOPE), async (req, res) => {
+  router.get('/:id', requireScope('requests:read', ADMIN_SCOPE, OPS_SCOPE), async (req, res) => {
     const id = String(req.params.id);
     const principal = principalOf(res);
     const request = UUID.test(id) ? await getBackupRequestWithHistory(deps.pool, id) : undefined;
-    if (!request || (request.requesterId !== principal.clientId && !principal.scopes.has(ADMIN_SCOPE))) {
+    const readsAny = principal.scopes.has(ADMIN_SCOPE) || principal.scopes.has(OPS_SCOPE);
+    if (!request || (request.requesterId !== principal.clientId && !readsAny)) {
       throw notFoundProblem(`no backup request ${id}`);
     }
     res.json(requestWithHistoryRepresentation(request));

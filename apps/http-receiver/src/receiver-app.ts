@@ -8,11 +8,15 @@ import { createAuthenticator } from './authenticate.js';
 import { requireToken } from './auth-middleware.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
 import { backupRequestsRoutes } from './backup-requests-routes.js';
+import { browserSessionRoutes, redirectBrowsersToSignIn } from './browser-session.js';
+import { DASHBOARD_STYLESHEET, dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import type { HealthCache } from './health/health-cache.js';
 import { healthzRoutes } from './health/healthz-route.js';
 import { createMetrics } from './metrics.js';
+import { openApiRoutes } from './openapi.js';
 import { probeRoutes } from './probes.js';
+import { QUEUE_BOARD_PATH, queueBoard } from './queue-board.js';
 import { rateLimitPerClient } from './rate-limit.js';
 import { traceId } from './trace-id.js';
 
@@ -20,6 +24,8 @@ export interface ReceiverDeps {
   pool: Pool;
   redis: Redis;
   createdQueue: RequestQueue;
+  /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
+  queues: readonly RequestQueue[];
   health: HealthCache;
   logger: Logger;
   http: Config['http'];
@@ -27,8 +33,9 @@ export interface ReceiverDeps {
 }
 
 /**
- * The http-receiver's routes. Order matters: probes answer without a token; everything else
- * (including unknown paths) needs one, then is rate limited per client, then routed.
+ * The http-receiver's routes. Order matters: probes and the browser sign-in answer without a token;
+ * everything else (including unknown paths) needs one (or the sign-in cookie), then is rate limited
+ * per client, then routed.
  */
 export function createReceiverApp(deps: ReceiverDeps): Express {
   const app = express();
@@ -55,10 +62,14 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   );
   app.use(probeRoutes({ db: deps.pool, redis: deps.redis, isShuttingDown: deps.isShuttingDown, timeoutMs: 1000 }));
 
-  app.use(requireToken(createAuthenticator(deps.pool, deps.http.jwt, deps.http.authCacheMs)));
+  const authenticate = createAuthenticator(deps.pool, deps.http.jwt, deps.http.authCacheMs);
+  app.use(browserSessionRoutes(authenticate, DASHBOARD_STYLESHEET));
+  app.use(requireToken(authenticate));
+  app.use(redirectBrowsersToSignIn);
   app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
   app.use(healthzRoutes(deps.health));
   app.use(metrics.router);
+  app.use(openApiRoutes());
   app.use(
     '/api/v1/backup-requests',
     backupRequestsRoutes({
@@ -70,6 +81,8 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     }),
   );
   app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));
+  app.use('/dashboard', dashboardRoutes());
+  app.use(QUEUE_BOARD_PATH, queueBoard(deps.queues));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger, deps.http.retryAfterSeconds));
   return app;

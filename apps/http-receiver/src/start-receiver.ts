@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { AdvisoryLeadership, openPool } from '@linebacker/db';
 import {
   QUEUES,
@@ -28,7 +29,7 @@ export const RECONCILIATION_LOCK_KEY = 0x6c62_7263; // "lbrc"
  * Redis has to be up: without Postgres the API answers 503, without Redis requests are still
  * accepted and wait in Postgres for recovery.
  */
-export async function startReceiver(context: AppContext): Promise<{ port: number }> {
+export async function startReceiver(context: AppContext): Promise<{ port: number; app: Express }> {
   const { config, logger, onShutdown, isShuttingDown } = context;
   const pool = openPool(context, 'http-receiver');
 
@@ -86,10 +87,11 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   });
   onShutdown('health cache', () => health.stop());
 
-  const app = createReceiverApp({ pool, redis, createdQueue, health, logger, http: config.http, isShuttingDown });
+  const queues = [createdQueue, allowedQueue, statusReceivedQueue];
+  const app = createReceiverApp({ pool, redis, createdQueue, queues, health, logger, http: config.http, isShuttingDown });
   const server = await listen(app, config.http.host, config.http.port);
   onShutdown('http server', () => closeServer(server));
   const { port } = server.address() as AddressInfo;
   logger.info({ host: config.http.host, port }, 'listening');
-  return { port };
+  return { port, app };
 }

@@ -89,7 +89,8 @@ export async function getBackupRequestWithHistory(
 }
 
 export interface BackupRequestFilter {
-  requesterId: string;
+  /** Whose requests; undefined lists every client's (for operators). */
+  requesterId?: string | undefined;
   status?: RequestStatus | undefined;
   backupJobId?: string | undefined;
   since?: Date | undefined;
@@ -104,17 +105,17 @@ export interface BackupRequestPage {
   next: string | undefined;
 }
 
-/** The requester's requests, newest first, keyset-paginated on the insertion sequence. */
+/** The requester's (or everyone's) requests, newest first, keyset-paginated on the insertion sequence. */
 export async function listBackupRequests(db: Queryable, filter: BackupRequestFilter): Promise<BackupRequestPage> {
   const { rows } = await db.query<BackupRequest & { seq: string }>(
     `SELECT ${REQUEST_COLUMNS}, seq FROM backup_requests
-     WHERE requester_id = $1
+     WHERE ($1::text IS NULL OR requester_id = $1)
        AND ($2::text IS NULL OR status = $2)
        AND ($3::text IS NULL OR backup_job_id = $3)
        AND ($4::timestamptz IS NULL OR received_at >= $4)
        AND ($5::bigint IS NULL OR seq < $5)
      ORDER BY seq DESC LIMIT $6`,
-    [filter.requesterId, filter.status ?? null, filter.backupJobId ?? null, filter.since ?? null, filter.before ?? null, filter.limit + 1],
+    [filter.requesterId ?? null, filter.status ?? null, filter.backupJobId ?? null, filter.since ?? null, filter.before ?? null, filter.limit + 1],
   );
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);

@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Response } from 'express';
+import { requireScope } from './auth-middleware.js';
+
+/**
+ * The request dashboard's files: plain HTML, CSS and browser JavaScript, no build step. They are
+ * read from src/dashboard, resolved from this module's own location, which is the same folder
+ * whether this runs compiled (dist/dashboard-routes.js → ../src/dashboard) or from source under
+ * vitest (src/dashboard-routes.ts → ../src/dashboard); so `npm start` on a fresh clone serves them
+ * without a copy step.
+ */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../src/dashboard/', import.meta.url));
+export const DASHBOARD_STYLESHEET = `${DASHBOARD_DIR}style.css`;
+
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+function setHeaders(res: Response): void {
+  res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+}
+
+/** GET /dashboard (scope ops:read): the page, which reads /healthz and /api/v1/backup-requests. */
+export function dashboardRoutes(): Router {
+  const router = Router();
+  router.use(requireScope('ops:read'));
+  // /dashboard and /dashboard/ (serve-static alone would only serve the latter)
+  router.get('/', (_req, res) => {
+    setHeaders(res);
+    res.sendFile(`${DASHBOARD_DIR}index.html`);
+  });
+  router.use(express.static(DASHBOARD_DIR, { index: false, redirect: false, setHeaders }));
+  return router;
+}

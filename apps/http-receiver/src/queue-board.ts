@@ -1,0 +1,52 @@
+import type { Express, RequestHandler } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { RequestQueue } from '@linebacker/queues';
+import { principalOf, requireScope } from './auth-middleware.js';
+
+export const QUEUE_BOARD_PATH = '/admin/queues';
+
+/** One bull-board over the queues, every queue in the same mode. */
+function board(queues: readonly RequestQueue[], readOnlyMode: boolean): Express {
+  const serverAdapter = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode })),
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: 'linebacker',
+        miscLinks: [{ text: 'Request dashboard', url: '/dashboard' }],
+        hideDocsLink: true,
+      },
+    },
+  });
+  const app = serverAdapter.getRouter() as Express;
+  app.disable('x-powered-by');
+  return app;
+}
+
+/**
+ * The queue UI (bull-board) for scope ops:read, mounted at /admin/queues. Read-only (no retry,
+ * clean, pause, add, ...: bull-board answers 405) unless the caller also holds jobs:admin.
+ * bull-board's read-only mode is a property of each queue adapter, fixed when the board is made,
+ * so there are two boards over the same queues and each request goes to the one its scopes allow.
+ */
+export function queueBoard(queues: readonly RequestQueue[]): RequestHandler[] {
+  const readOnly = board(queues, true);
+  const full = board(queues, false);
+  return [
+    requireScope('ops:read'),
+    (req, res, next) => {
+      const app = principalOf(res).scopes.has('jobs:admin') ? full : readOnly;
+      // what app.use(path, subApp) does: the sub-app swaps in its own req/res prototypes; put
+      // ours back for whatever runs after it (404, error handler)
+      const [request, response] = [Object.getPrototypeOf(req) as object, Object.getPrototypeOf(res) as object];
+      app(req, res, (err?: unknown) => {
+        Object.setPrototypeOf(req, request);
+        Object.setPrototypeOf(res, response);
+        next(err);
+      });
+    },
+  ];
+}

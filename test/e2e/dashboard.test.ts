@@ -1,0 +1,181 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAzureMessageQueue } from '@linebacker/interface-queue';
+import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
+import { startAzurite, type Azurite } from '../support/azurite.js';
+import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
+import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
+
+/*
+ * The request dashboard and the queue UI in a real headless Chromium (Debian's `chromium` package,
+ * driven by playwright-core; .ci/run installs it when it is missing), against a receiver running in
+ * this process with a database, a BullMQ prefix and an Azurite of its own.
+ */
+
+const CHROMIUM = process.env.LINEBACKER_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
+const today = new Date().toISOString().slice(0, 10);
+
+let db: TestDatabase;
+let azurite: Azurite;
+let receiver: TestReceiver;
+let operator: TestApiClient;
+let writer: TestApiClient;
+let userDataDir: string;
+let browser: BrowserContext;
+let page: Page;
+/** Uncaught exceptions and console errors of the pages (CSP violations show up here too). */
+const pageErrors: string[] = [];
+const posted: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set LINEBACKER_CHROMIUM to a Chromium binary)`);
+  }
+  db = await createTestDatabase();
+  azurite = await startAzurite();
+  // the status queue is created by the external-queue-receiver in a real pipeline
+  await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
+  receiver = await startTestReceiver({
+    DATABASE_URL: db.databaseUrl,
+    REDIS_URL: testRedisUrl(),
+    LINEBACKER_QUEUE_PREFIX: testQueuePrefix(),
+    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    LINEBACKER_HEALTH_REFRESH_MS: '200',
+  });
+  operator = await createTestApiClient(db.databaseUrl, ['ops:read', 'requests:write'], 'operator');
+  writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
+
+  for (let i = 1; i <= 3; i += 1) {
+    const response = await call(receiver.url, 'POST', '/api/v1/backup-requests', {
+      token: operator.apiKey,
+      json: { backupJobId: 'nightly-db', dataDate: today, backupDataLocation: `/data/prepared/${i}` },
+    });
+    expect(response.status).toBe(202);
+    posted.push(response.body.backupRequestId as string);
+  }
+
+  userDataDir = await mkdtemp(join(tmpdir(), 'lb-chromium-'));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 1280, height: 1100 },
+    timezoneId: 'UTC',
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await receiver?.close();
+  await azurite?.stop();
+  await db?.drop();
+});
+
+async function signIn(apiKey: string): Promise<void> {
+  await page.fill('#apiKey', apiKey);
+  await Promise.all([page.waitForURL((url) => url.pathname !== '/admin/session'), page.click('button[type="submit"]')]);
+}
+
+const textOf = (selector: string) => page.locator(selector).innerText();
+
+describe('the request dashboard in headless Chromium', () => {
+  it('sends a browser without a session to sign in, then shows the dashboard', async () => {
+    await page.goto(`${receiver.url}/dashboard`);
+    expect(new URL(page.url()).pathname).toBe('/admin/session');
+    await signIn(operator.apiKey);
+    expect(new URL(page.url()).pathname).toBe('/dashboard');
+  });
+
+  it('shows the health summary: status, dependencies, PM2, queues and request counts', async () => {
+    await expect.poll(() => textOf('#overall-status'), { timeout: 10_000 }).toBe('ok');
+    const dependencies = await textOf('#dependencies tbody');
+    for (const name of ['Postgres', 'Redis', 'interface queue']) expect(dependencies).toContain(name);
+    expect(dependencies).not.toContain('down');
+
+    // in-process there is no PM2: the page says so
+    expect(await textOf('#pm2-note')).toContain('PM2 is not available');
+
+    // nothing consumes the created queue here, so the three requests wait in it
+    const created = page.locator('#queues tbody tr', { hasText: 'created' });
+    await expect.poll(() => created.locator('td').nth(1).innerText(), { timeout: 10_000 }).toBe('3');
+    expect(await page.locator('#queues tbody tr').allInnerTexts()).toHaveLength(3);
+
+    const received = page.locator('#request-counts tbody tr', { hasText: 'Received' });
+    await expect.poll(() => received.locator('td').nth(1).innerText(), { timeout: 10_000 }).toBe('3');
+    expect(await textOf('#oldest-non-terminal')).toMatch(/^Oldest request in progress: /);
+  });
+
+  it('lists the latest requests with their status, newest first', async () => {
+    const rows = page.locator('#requests tbody tr[data-id]');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
+    const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+    expect(ids).toEqual([...posted].reverse());
+    const first = await rows.first().innerText();
+    expect(first).toContain('nightly-db');
+    expect(first).toContain(operator.clientId);
+    expect(first).toContain('Received');
+  });
+
+  it("shows a request's timeline when its row is clicked, and keeps it across refreshes", async () => {
+    const id = posted[0]!;
+    await page.locator(`#requests tbody tr[data-id="${id}"]`).click();
+    await page.locator('#timeline').waitFor({ state: 'visible' });
+    expect(await textOf('#timeline-id')).toBe(id);
+    const history = page.locator('#timeline-history li');
+    await expect.poll(() => history.count()).toBe(1);
+    expect(await history.first().innerText()).toContain('Received');
+    expect(await textOf('#timeline-details')).toContain('/data/prepared/1');
+    expect(await page.locator(`#requests tbody tr[data-id="${id}"]`).getAttribute('aria-selected')).toBe('true');
+
+    // one auto-refresh later (every 2 s) the selection and the timeline are still there
+    await page.waitForTimeout(2500);
+    expect(await textOf('#timeline-id')).toBe(id);
+    expect(await page.locator(`#requests tbody tr[data-id="${id}"]`).getAttribute('aria-selected')).toBe('true');
+
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(RESULTS_DIR, 'dashboard.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('renders the queue UI (bull-board) with the three queues for ops:read', async () => {
+    const response = await page.goto(`${receiver.url}/admin/queues`);
+    expect(response?.status()).toBe(200);
+    for (const queue of ['created', 'allowed', 'status-received']) {
+      await page.getByText(queue, { exact: true }).first().waitFor({ timeout: 15_000 });
+    }
+    await page.getByText('Loading...').waitFor({ state: 'hidden', timeout: 15_000 });
+    await page.screenshot({ path: join(RESULTS_DIR, 'queues.png'), fullPage: true });
+  });
+
+  it('answers 403 to a signed-in client without ops:read', async () => {
+    await browser.clearCookies();
+    await page.goto(`${receiver.url}/admin/session?next=%2Fadmin%2Fqueues`);
+    await signIn(writer.apiKey);
+    const queues = await page.goto(`${receiver.url}/admin/queues`);
+    expect(queues?.status()).toBe(403);
+    const dashboard = await page.goto(`${receiver.url}/dashboard`);
+    expect(dashboard?.status()).toBe(403);
+  });
+});
