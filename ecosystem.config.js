@@ -40,8 +40,9 @@ if (azurite) {
     args: [
       '--queueHost', '127.0.0.1',
       '--queuePort', String(azurite.port),
-      // on disk, not --inMemoryPersistence: in-memory extents stall Azurite's event loop for a
-      // minute during garbage collection once ~10k messages have passed (ENVIRONMENT.md)
+      // a folder (on tmpfs by default, see libs/config), not --inMemoryPersistence: in-memory
+      // extents stall Azurite's event loop for a minute during garbage collection once ~10k
+      // messages have passed (ENVIRONMENT.md)
       '--location', path.resolve(__dirname, `${azurite.location}-${azurite.port}`),
       '--disableTelemetry',
       '--skipApiVersionCheck',

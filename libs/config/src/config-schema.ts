@@ -47,7 +47,7 @@ export const configSchema = z
 
     AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
     LINEBACKER_AZURITE_PORT: port.default(10001),
-    LINEBACKER_DATA_DIR: z.string().min(1).default('.linebacker'),
+    LINEBACKER_DATA_DIR: z.string().min(1).optional(),
     LINEBACKER_INTERFACE_REQUEST_QUEUE: queueName.default('backup-requests'),
     LINEBACKER_INTERFACE_STATUS_QUEUE: queueName.default('backup-statuses'),
     LINEBACKER_INTERFACE_POISON_QUEUE: queueName.optional(),

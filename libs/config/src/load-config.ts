@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { configSchema, type Env } from './config-schema.js';
 
 export interface JwtConfig {
@@ -64,6 +65,16 @@ export interface RetryConfig {
   maxAgeMs: number;
 }
 
+/**
+ * Where the embedded Azurite keeps its data: on tmpfs (/dev/shm) when the machine has it. Azurite
+ * then runs about as fast as with --inMemoryPersistence (measured: ~800 vs ~1,000 sends/s, ~560 on
+ * disk) without the in-memory extent garbage collection that stalls it for a minute after ~10k
+ * messages. Like in-memory data it does not survive a reboot — it is a development emulator.
+ */
+function defaultDataDir(): string {
+  return existsSync('/dev/shm') ? '/dev/shm/linebacker' : '.linebacker';
+}
+
 /** The well-known development account of Azurite (public, documented by Microsoft). */
 export function azuriteConnectionString(host: string, port: number): string {
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -122,7 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     interface: {
       connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString('127.0.0.1', e.LINEBACKER_AZURITE_PORT),
-      embeddedAzurite: embedded ? { port: e.LINEBACKER_AZURITE_PORT, location: `${e.LINEBACKER_DATA_DIR}/azurite` } : undefined,
+      embeddedAzurite: embedded
+        ? { port: e.LINEBACKER_AZURITE_PORT, location: `${e.LINEBACKER_DATA_DIR ?? defaultDataDir()}/azurite` }
+        : undefined,
       requestQueue: e.LINEBACKER_INTERFACE_REQUEST_QUEUE,
       statusQueue: e.LINEBACKER_INTERFACE_STATUS_QUEUE,
       poisonQueue: e.LINEBACKER_INTERFACE_POISON_QUEUE ?? `${e.LINEBACKER_INTERFACE_STATUS_QUEUE}-poison`,
