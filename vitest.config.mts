@@ -77,6 +77,8 @@ export default defineConfig({
           testTimeout: 20 * 60_000,
           hookTimeout: 5 * 60_000,
           fileParallelism: false,
+          // after the other projects, not beside them: its timing must not compete with theirs
+          sequence: { groupOrder: 1 },
         },
       },
     ],

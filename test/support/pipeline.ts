@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,13 +32,14 @@ export interface PipelineEnv {
  */
 export async function isolatedPipelineEnv(extra: Record<string, string> = {}): Promise<PipelineEnv> {
   const pm2Home = await mkdtemp(join(tmpdir(), 'lb-pm2-'));
-  const dataDir = await mkdtemp(join(tmpdir(), 'lb-data-'));
+  // tmpfs when there is one, as the default data dir (libs/config)
+  const dataDir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'lb-data-'));
   const port = await freePort();
   const azuritePort = await freePort();
-  const databaseUrl = withDatabase(
-    inject('lbPostgresServerUrl'),
-    `${inject('lbTemplateDatabase')}_pipe_${randomBytes(3).toString('hex')}`,
-  );
+  // `extra.DATABASE_URL` points the pipeline at another server (e.g. a private one the test restarts)
+  const databaseUrl =
+    extra.DATABASE_URL ??
+    withDatabase(inject('lbPostgresServerUrl'), `${inject('lbTemplateDatabase')}_pipe_${randomBytes(3).toString('hex')}`);
   const env = {
     ...process.env,
     PM2_HOME: pm2Home,

@@ -1,0 +1,538 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { azuriteConnectionString } from '@linebacker/config';
+import { createAzureMessageQueue } from '@linebacker/interface-queue';
+import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
+import { call } from '../support/api-client.js';
+import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, type PipelineEnv } from '../support/pipeline.js';
+import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../support/private-services.js';
+
+/*
+ * The chaos suite of SPEC §6 (issue 4): a whole pipeline under real PM2, on a Redis and a Postgres
+ * of its own (so FLUSHALL, stop/start and restart are real and the machine's shared servers are
+ * never touched), takes a steady stream of POSTs while things die one after the other:
+ *   kill -9 of every app at random moments (several times each), `pm2 reload http-receiver`,
+ *   Redis FLUSHALL, Redis stop + start, Postgres restart, the interface queue (Azurite) down.
+ * Then, within a bounded time, every accepted request must reach the status its fate predicts
+ * (catalogue → NotAllowed; simulator → Succeeded / Failed; malformed reply → Failed by the reply
+ * timeout), with one Backup per success, no HTTP failure during the reload, and every malformed
+ * reply in the poison queue. The figures are printed.
+ *
+ * LINEBACKER_CHAOS=short (default; part of `npm test`) or full (`npm run test:chaos`).
+ * LINEBACKER_CHAOS_SEED=<n> replays the same random moments.
+ */
+
+const run = promisify(execFile);
+const MODE = process.env.LINEBACKER_CHAOS === 'full' ? 'full' : 'short';
+const PROFILE = {
+  short: { ratePerSecond: 20, posters: 6, maxRequests: 4_000, killRounds: 2, reloads: 1, azuriteDownMs: 10_000, pauseMs: 2_000, settleMs: 120_000 },
+  full: { ratePerSecond: 40, posters: 10, maxRequests: 30_000, killRounds: 5, reloads: 3, azuriteDownMs: 30_000, pauseMs: 5_000, settleMs: 240_000 },
+}[MODE];
+
+const FAILURE_RATIO = 0.2;
+const MALFORMED_RATIO = 0.05;
+const REPLY_TIMEOUT_MS = 20_000;
+const NO_REPLY_REASON = 'no reply from backup interface';
+const STATUS_QUEUE = 'chaos-statuses';
+const POISON_QUEUE = `${STATUS_QUEUE}-poison`;
+const WORKER_APPS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'] as const;
+const KILLED_APPS = [...WORKER_APPS, 'http-receiver'] as const;
+const TERMINAL = new Set(['NotAllowed', 'Succeeded', 'Failed']);
+const ACTIVE_JOBS = new Set(['active-a', 'active-b']);
+const JOB_MIX = ['active-a', 'active-b', 'active-a', 'active-b', 'active-a', 'active-b', 'active-a', 'inactive', 'inactive', 'unknown'];
+
+// a small seeded PRNG (mulberry32), so a run's random moments can be replayed
+const SEED = Number(process.env.LINEBACKER_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+let rngState = SEED >>> 0;
+function random(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const between = (min: number, max: number) => Math.round(min + random() * (max - min));
+function shuffled<T>(values: readonly T[]): T[] {
+  const copy = [...values];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+let redis: PrivateRedis | undefined;
+let postgres: PrivatePostgres | undefined;
+let pipeline: PipelineEnv | undefined;
+let pool: pg.Pool | undefined;
+let apiKey = '';
+const t0 = Date.now();
+const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
+const say = (message: string) => console.log(`[chaos ${MODE} ${clock()}] ${message}`);
+
+const pm2 = (...args: string[]) => run(join(REPO_ROOT, 'node_modules/.bin/pm2'), args, { env: pipeline!.env, cwd: REPO_ROOT, timeout: 120_000 });
+
+interface Pm2Process {
+  name: string;
+  pid: number;
+  pm_id: number;
+  pm2_env: { status: string; restart_time: number };
+}
+async function pm2Processes(): Promise<Pm2Process[]> {
+  const { stdout } = await pm2('jlist');
+  const json = stdout.split('\n').findLast((line) => line.startsWith('['));
+  if (!json) throw new Error(`pm2 jlist printed no list: ${stdout}`);
+  return JSON.parse(json) as Pm2Process[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// the request stream
+
+interface Attempt {
+  n: number;
+  backupJobId: string;
+  start: number;
+  end: number;
+  phase: string;
+  status?: number;
+  error?: string;
+  id?: string;
+}
+const attempts: Attempt[] = [];
+let phase = 'warm-up';
+let streaming = false;
+
+async function postOne(n: number): Promise<void> {
+  const backupJobId = JOB_MIX[n % JOB_MIX.length]!;
+  const attempt: Attempt = { n, backupJobId, start: Date.now(), end: 0, phase };
+  try {
+    const response = await fetch(`${pipeline!.url}/api/v1/backup-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ backupJobId, dataDate: new Date().toISOString().slice(0, 10), backupDataLocation: `/data/chaos/${SEED}/${n}` }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    attempt.status = response.status;
+    const text = await response.text();
+    if (response.status === 202 || response.status === 200) attempt.id = (JSON.parse(text) as { backupRequestId: string }).backupRequestId;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    attempt.error = cause?.code ?? cause?.message ?? (err as Error).name ?? String(err);
+  }
+  attempt.end = Date.now();
+  attempts.push(attempt);
+}
+
+/** `posters` loops POSTing at `ratePerSecond` in all, until stopped or maxRequests were made. */
+function startStream(): Promise<void> {
+  streaming = true;
+  let next = 0;
+  const intervalMs = (1000 * PROFILE.posters) / PROFILE.ratePerSecond;
+  const poster = async () => {
+    while (streaming && next < PROFILE.maxRequests) {
+      const started = Date.now();
+      await postOne(next++);
+      await sleep(Math.max(0, intervalMs - (Date.now() - started)));
+    }
+  };
+  return Promise.all(Array.from({ length: PROFILE.posters }, poster)).then(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the faults
+
+interface Fault {
+  what: string;
+  start: number;
+  end: number;
+}
+const faults: Fault[] = [];
+const kills: Record<string, number> = Object.fromEntries(KILLED_APPS.map((app) => [app, 0]));
+
+async function fault(what: string, act: () => Promise<void>): Promise<Fault> {
+  const outer = phase;
+  phase = what;
+  const record: Fault = { what, start: Date.now(), end: 0 };
+  say(`>> ${what}`);
+  await act();
+  record.end = Date.now();
+  faults.push(record);
+  say(`<< ${what} (${record.end - record.start} ms)`);
+  phase = outer === 'warm-up' || outer === 'between faults' ? 'between faults' : outer;
+  return record;
+}
+
+/** Waits until `app` has `count` online processes, none of them in `oldPids`. */
+async function waitOnline(app: string, count: number, oldPids: number[] = [], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const online = (await pm2Processes()).filter((p) => p.name === app && p.pm2_env.status === 'online' && p.pid > 0);
+    if (online.length >= count && !online.some((p) => oldPids.includes(p.pid))) return;
+    if (Date.now() > deadline) throw new Error(`${app}: not back online within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/**
+ * SIGKILLs one online process of `app` (PM2 restarts it). Resolves once the new process is online,
+ * or at once with `waitOnline` when it cannot get ready yet (an app that needs the interface queue
+ * reports ready only once the queue answers): the caller awaits the returned promise later.
+ */
+async function kill9(app: string, options: { wait: boolean } = { wait: true }): Promise<{ back: Promise<void> }> {
+  const processes = (await pm2Processes()).filter((p) => p.name === app && p.pm2_env.status === 'online' && p.pid > 0);
+  const victim = processes[Math.floor(random() * processes.length)];
+  if (!victim) throw new Error(`${app}: no online process to kill`);
+  let back: Promise<void> = Promise.resolve();
+  await fault(`kill -9 ${app} (pid ${victim.pid})`, async () => {
+    process.kill(victim.pid, 'SIGKILL');
+    kills[app] = (kills[app] ?? 0) + 1;
+    back = waitOnline(app, processes.length, [victim.pid], 120_000);
+    if (options.wait) await back;
+    else back.catch(() => {}); // observed by the caller
+  });
+  return { back }; // wrapped: an async function returning a promise would wait for it
+}
+
+async function killRound(apps: readonly string[]): Promise<void> {
+  for (const app of shuffled(apps)) {
+    await sleep(between(300, 2_500));
+    await kill9(app);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface RequestRow {
+  id: string;
+  backup_job_id: string;
+  status: string;
+  status_reason: string | null;
+}
+
+/** Where a request should end: NotAllowed by the catalogue, else its fate at the simulator. */
+function expectedFinal(row: Pick<RequestRow, 'id' | 'backup_job_id'>): { status: string; reason?: string } {
+  if (!ACTIVE_JOBS.has(row.backup_job_id)) return { status: 'NotAllowed' };
+  const fate = simulatedOutcome(row.id, FAILURE_RATIO, MALFORMED_RATIO);
+  return fate === 'Malformed' ? { status: 'Failed', reason: NO_REPLY_REASON } : { status: fate };
+}
+
+async function requestRows(): Promise<RequestRow[]> {
+  const { rows } = await pool!.query<RequestRow>(
+    'SELECT backup_request_id AS id, backup_job_id, status, status_reason FROM backup_requests',
+  );
+  return rows;
+}
+
+async function poisonMessages(): Promise<{ messageId: string; reason: string; text: string }[]> {
+  const poison = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', pipeline!.azuritePort), POISON_QUEUE);
+  const all: { messageId: string; reason: string; text: string }[] = [];
+  for (;;) {
+    // received with a long visibility timeout: each message once, none deleted
+    const batch = await poison.receive(32, 3_600);
+    if (batch.length === 0) return all;
+    for (const message of batch) all.push(JSON.parse(message.text) as { messageId: string; reason: string; text: string });
+  }
+}
+
+async function simulatorDuplicateWarnings(): Promise<{ backupRequestId: string; times: number; at: number }[]> {
+  const text = await readFile(join(pipeline!.pm2Home, 'logs', 'interface-simulator-out.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.includes('duplicate backup request'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { backupRequestId: string; times: number; time: string | number })
+    .map((entry) => ({ backupRequestId: entry.backupRequestId, times: entry.times, at: new Date(entry.time).getTime() }));
+}
+
+const table = (title: string, rows: [string, string | number][]) => {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log([`\n=== ${title} ===`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n'));
+};
+
+// ---------------------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  say(`seed ${SEED} (LINEBACKER_CHAOS_SEED=${SEED} replays it)`);
+  [redis, postgres] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+  say(`private Redis ${redis.url}, private Postgres ${postgres.serverUrl}`);
+  pipeline = await isolatedPipelineEnv({
+    DATABASE_URL: `${postgres.serverUrl}/linebacker_chaos`,
+    REDIS_URL: redis.url,
+    LINEBACKER_QUEUE_PREFIX: 'chaos',
+    LINEBACKER_HTTP_INSTANCES: '2',
+    LINEBACKER_INTERFACE_REQUEST_QUEUE: 'chaos-requests',
+    LINEBACKER_INTERFACE_STATUS_QUEUE: STATUS_QUEUE,
+    LINEBACKER_SIMULATOR_DELAY_MS: '50',
+    LINEBACKER_SIMULATOR_FAILURE_RATIO: String(FAILURE_RATIO),
+    LINEBACKER_SIMULATOR_MALFORMED_RATIO: String(MALFORMED_RATIO),
+    LINEBACKER_RETRY_START_MS: '200',
+    LINEBACKER_RETRY_MAX_MS: '2000',
+    LINEBACKER_RECONCILE_INTERVAL_MS: '2000',
+    LINEBACKER_RECONCILE_GRACE_MS: '2000',
+    LINEBACKER_RECOVERY_DELAY_MS: '1000',
+    LINEBACKER_REPLY_TIMEOUT_MS: String(REPLY_TIMEOUT_MS),
+    LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: '5',
+    LINEBACKER_LOG_LEVEL: 'info',
+  });
+  const started = Date.now();
+  await npm(pipeline, 'start');
+  say(`npm start took ${Date.now() - started} ms`);
+  pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
+  pool.on('error', () => {}); // the restart below terminates its idle clients
+  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'chaos', '--scopes', 'requests:write,requests:read,jobs:admin');
+  apiKey = (JSON.parse(created.stdout) as { apiKey: string }).apiKey;
+  for (const [id, isActive] of [['active-a', true], ['active-b', true], ['inactive', false]] as const) {
+    const response = await call(pipeline.url, 'PUT', `/api/v1/backup-jobs/${id}`, {
+      token: apiKey,
+      json: { storagePathName: `vault/${id}`, backupProviderCode: 'CloudA', daysToKeep: 7, isActive },
+    });
+    expect(response.status).toBe(201);
+  }
+});
+
+let keepLogs = false;
+
+afterAll(async () => {
+  streaming = false;
+  await pool?.end().catch(() => {});
+  if (keepLogs && pipeline) {
+    const kept = await mkdtemp(join(tmpdir(), `lb-chaos-logs-${SEED}-`));
+    await cp(join(pipeline.pm2Home, 'logs'), kept, { recursive: true }).catch(() => {});
+    console.log(`chaos failed: the PM2 logs of the pipeline are kept in ${kept}`);
+  }
+  if (pipeline) await destroyPipeline(pipeline);
+  await Promise.allSettled([redis?.destroy(), postgres?.destroy()]);
+});
+
+describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPEC §6)`, () => {
+  it('survives kill -9 of every app, reloads, Redis FLUSHALL and restart, Postgres restart and an interface queue outage', async () => {
+    onTestFailed(() => {
+      keepLogs = true;
+    });
+    const chaosStart = Date.now();
+    const stream = startStream();
+    await sleep(3_000);
+    phase = 'between faults';
+
+    const reloads: Fault[] = [];
+    const reload = async () => {
+      reloads.push(
+        await fault('pm2 reload http-receiver', async () => {
+          await pm2('reload', 'http-receiver');
+          await waitOnline('http-receiver', 2);
+        }),
+      );
+    };
+
+    await killRound(KILLED_APPS);
+    await sleep(PROFILE.pauseMs);
+    await reload();
+    await sleep(PROFILE.pauseMs);
+    await fault('Redis FLUSHALL', () => redis!.flushAll());
+    await sleep(PROFILE.pauseMs);
+    await fault('Redis stop (5 s) + start', async () => {
+      await redis!.stop();
+      await sleep(5_000);
+      await redis!.start();
+    });
+    await sleep(PROFILE.pauseMs);
+    if (PROFILE.reloads > 1) await reload();
+    await killRound(WORKER_APPS);
+    await fault('Postgres restart (3 s down)', () => postgres!.restart(3_000));
+    await sleep(PROFILE.pauseMs);
+    await fault(`Azurite down ${PROFILE.azuriteDownMs / 1000} s`, async () => {
+      await pm2('stop', 'azurite');
+      // full form: meanwhile kill what talks to the interface queues; they cannot report ready
+      // before the queue is back, so their restarts are awaited after it
+      const restarts: Promise<void>[] = [];
+      await sleep(PROFILE.azuriteDownMs / 3);
+      if (MODE === 'full') restarts.push((await kill9('send-to-interface', { wait: false })).back);
+      await sleep(PROFILE.azuriteDownMs / 3);
+      if (MODE === 'full') restarts.push((await kill9('external-queue-receiver', { wait: false })).back);
+      await sleep(PROFILE.azuriteDownMs / 3);
+      await pm2('start', 'azurite');
+      await Promise.all(restarts);
+    });
+    phase = 'between faults';
+    for (let round = 3; round <= PROFILE.killRounds; round += 1) {
+      await sleep(PROFILE.pauseMs);
+      await killRound(round % 2 === 0 ? WORKER_APPS : KILLED_APPS);
+      if (PROFILE.reloads > 2 && round === PROFILE.killRounds) await reload();
+    }
+    await sleep(3_000);
+    phase = 'tail';
+    streaming = false;
+    await stream;
+    const streamEnd = Date.now();
+    say(`stream stopped after ${attempts.length} POSTs in ${((streamEnd - chaosStart) / 1000).toFixed(0)} s; waiting for every request to settle`);
+
+    // ---- settle: every request terminal and where its fate says, within a bound
+    const accepted = attempts.filter((a) => a.id !== undefined);
+    const acceptedIds = new Set(accepted.map((a) => a.id!));
+    let rows: RequestRow[] = [];
+    const settleDeadline = Date.now() + PROFILE.settleMs;
+    for (;;) {
+      rows = await requestRows().catch(() => rows);
+      const settled = rows.every((r) => TERMINAL.has(r.status) && r.status === expectedFinal(r).status);
+      if (settled || Date.now() > settleDeadline) break;
+      await sleep(1_000);
+    }
+    const settleMs = Date.now() - streamEnd;
+
+    // ---- the figures
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const lost = [...acceptedIds].filter((id) => !TERMINAL.has(byId.get(id)?.status ?? 'missing'));
+    const missing = [...acceptedIds].filter((id) => !byId.has(id));
+    const unacknowledged = rows.filter((r) => !acceptedIds.has(r.id)); // committed, but the client saw no 2xx
+    const stuck = rows.filter((r) => !TERMINAL.has(r.status));
+    const wrong = rows.filter((r) => TERMINAL.has(r.status) && r.status !== expectedFinal(r).status);
+    const wrongNoReply = wrong.filter((r) => r.status === 'Failed' && r.status_reason === NO_REPLY_REASON);
+    const malformedWrongReason = rows.filter((r) => {
+      const expected = expectedFinal(r);
+      return expected.reason !== undefined && r.status === expected.status && r.status_reason !== expected.reason;
+    });
+    const statusCounts = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+
+    const backups = await pool!.query<{ duplicates: number; without_success: number; successes_without: number }>(`
+      SELECT (SELECT count(*) FROM (SELECT backup_request_id FROM backups GROUP BY 1 HAVING count(*) > 1) d)::int AS duplicates,
+             (SELECT count(*) FROM backups b JOIN backup_requests r USING (backup_request_id) WHERE r.status <> 'Succeeded')::int AS without_success,
+             (SELECT count(*) FROM backup_requests r WHERE r.status = 'Succeeded'
+                AND NOT EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id))::int AS successes_without`);
+    const { duplicates: duplicateBackups, without_success: backupsWithoutSuccess, successes_without: successesWithoutBackup } = backups.rows[0]!;
+
+    // HTTP outcomes
+    const failedDuringReload = attempts.filter(
+      (a) => (a.error !== undefined || (a.status ?? 0) >= 500) && reloads.some((r) => a.end >= r.start && a.start <= r.end + 1_000),
+    );
+    const outcomeKey = (a: Attempt) => (a.error ? `error ${a.error}` : String(a.status));
+    const outcomesByPhase = new Map<string, Map<string, number>>();
+    for (const a of attempts) {
+      const key = a.phase.replace(/ \(pid \d+\)/, '');
+      const counts = outcomesByPhase.get(key) ?? new Map<string, number>();
+      counts.set(outcomeKey(a), (counts.get(outcomeKey(a)) ?? 0) + 1);
+      outcomesByPhase.set(key, counts);
+    }
+
+    // outbound duplicates, as the interface saw them
+    const duplicateWarnings = await simulatorDuplicateWarnings();
+    const duplicatedRequests = new Set(duplicateWarnings.map((d) => d.backupRequestId));
+    const attribute = (at: number) => faults.filter((f) => f.start <= at).sort((a, b) => a.start - b.start).at(-1)?.what.replace(/ \(pid \d+\)/, '') ?? 'before any fault';
+    const duplicatesByFault = new Map<string, number>();
+    for (const d of duplicateWarnings) duplicatesByFault.set(attribute(d.at), (duplicatesByFault.get(attribute(d.at)) ?? 0) + 1);
+
+    // poison: every malformed reply, and only those
+    const poison = await poisonMessages();
+    const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+    const poisonRequestIds = new Set(poison.map((p) => uuid.exec(p.text)?.[0] ?? `unparsed:${p.messageId}`));
+    const poisonSourceMessages = new Set(poison.map((p) => p.messageId));
+    // requests that reached the interface with a malformed fate (NotAllowed ones never go out)
+    const sentMalformed = rows.filter((r) => ACTIVE_JOBS.has(r.backup_job_id) && expectedFinal(r).reason === NO_REPLY_REASON);
+    const sentMalformedIds = new Set(sentMalformed.map((r) => r.id));
+    const malformedDuplicates = duplicateWarnings.filter((d) => sentMalformedIds.has(d.backupRequestId)).length;
+    const poisonNotMalformed = [...poisonRequestIds].filter((id) => !sentMalformedIds.has(id));
+    const malformedNotInPoison = [...sentMalformedIds].filter((id) => !poisonRequestIds.has(id));
+
+    const processes = await pm2Processes();
+    const restarts = Object.fromEntries(
+      [...new Set(processes.map((p) => p.name))].map((name) => [
+        name,
+        processes.filter((p) => p.name === name).reduce((sum, p) => sum + p.pm2_env.restart_time, 0),
+      ]),
+    );
+    const offline = processes.filter((p) => p.pm2_env.status !== 'online').map((p) => `${p.name}#${p.pm_id}:${p.pm2_env.status}`);
+
+    table(`chaos ${MODE} (seed ${SEED}): requests`, [
+      ['POSTs made', attempts.length],
+      ['accepted (202/200)', accepted.length],
+      ['  of which 200 (duplicate POST)', accepted.filter((a) => a.status === 200).length],
+      ['rows in Postgres', rows.length],
+      ['  committed but not acknowledged', unacknowledged.length],
+      ['terminal requests', rows.length - stuck.length],
+      ['  by status', JSON.stringify(statusCounts)],
+      ['LOST (accepted, not terminal)', lost.length],
+      ['  accepted but missing in Postgres', missing.length],
+      ['stuck (any row not terminal)', stuck.length],
+      ['final status != predicted', wrong.length],
+      ['  of which Failed "no reply" (reply lost)', wrongNoReply.length],
+      ['malformed fate, Failed but other reason', malformedWrongReason.length],
+      ['duplicate Backups', duplicateBackups],
+      ['Backups of non-Succeeded requests', backupsWithoutSuccess],
+      ['Succeeded without a Backup', successesWithoutBackup],
+      ['settled in', `${(settleMs / 1000).toFixed(1)} s after the stream stopped (bound ${PROFILE.settleMs / 1000} s)`],
+    ]);
+    table('outbound duplicates (interface-simulator "duplicate backup request" warnings)', [
+      ['kills of send-to-interface', kills['send-to-interface']!],
+      ['requests sent more than once', duplicatedRequests.size],
+      ['duplicate deliveries seen', duplicateWarnings.length],
+      ['max deliveries of one request', Math.max(1, ...duplicateWarnings.map((d) => d.times))],
+      ...[...duplicatesByFault].map(([what, n]): [string, number] => [`  after "${what}"`, n]),
+    ]);
+    table('poison queue', [
+      ['requests sent with a malformed fate', sentMalformedIds.size],
+      ['  re-deliveries of those (simulator warnings)', malformedDuplicates],
+      ['poison messages', poison.length],
+      ['  distinct source messages', poisonSourceMessages.size],
+      ['  distinct requests', poisonRequestIds.size],
+      ['poisoned but not malformed', poisonNotMalformed.length],
+      ['malformed but not in poison', malformedNotInPoison.length],
+    ]);
+    table('HTTP', [
+      ['failed during pm2 reload (error or 5xx)', failedDuringReload.length],
+      ...[...outcomesByPhase].map(([p, counts]): [string, string] => [p, JSON.stringify(Object.fromEntries(counts))]),
+    ]);
+    table('faults', [
+      ...[...faults].sort((a, b) => a.start - b.start).map((f): [string, string] => [f.what, `at ${((f.start - chaosStart) / 1000).toFixed(1)} s, ${f.end - f.start} ms`]),
+      ['kills', JSON.stringify(kills)],
+      ['PM2 restarts at the end', JSON.stringify(restarts)],
+      ['not online at the end', offline.join(', ') || 'none'],
+    ]);
+    if (wrong.length > 0 || stuck.length > 0) {
+      console.log('first mismatches:', [...stuck, ...wrong].slice(0, 20).map((r) => ({ ...r, expected: expectedFinal(r) })));
+    }
+    if (failedDuringReload.length > 0) {
+      console.log('failed during reload:', failedDuringReload.slice(0, 20).map((a) => ({ ...a, at: `${((a.start - chaosStart) / 1000).toFixed(1)} s` })));
+    }
+    if (duplicateWarnings.length > 0) {
+      const shown = duplicateWarnings.slice(0, 10);
+      const history = await pool!.query<{ id: string; status: string; at: Date }>(
+        'SELECT backup_request_id AS id, status, at FROM backup_request_status_history WHERE backup_request_id = ANY($1) ORDER BY id, at',
+        [shown.map((d) => d.backupRequestId)],
+      );
+      const relative = (ms: number) => `${((ms - chaosStart) / 1000).toFixed(1)}s`;
+      console.log(
+        'outbound duplicates (first 10):',
+        shown.map((d) => ({
+          at: relative(d.at),
+          backupRequestId: d.backupRequestId,
+          times: d.times,
+          history: history.rows.filter((h) => h.id === d.backupRequestId).map((h) => `${h.status}@${relative(h.at.getTime())}`).join(' '),
+        })),
+      );
+    }
+
+    // ---- the verdict
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(missing, 'accepted requests missing from Postgres').toEqual([]);
+    expect(lost, 'accepted requests not terminal').toEqual([]);
+    expect(stuck.map((r) => `${r.id}:${r.status}`), 'requests not terminal').toEqual([]);
+    expect(duplicateBackups).toBe(0);
+    expect(backupsWithoutSuccess).toBe(0);
+    expect(successesWithoutBackup).toBe(0);
+    expect(failedDuringReload.map((a) => `${a.n}: ${outcomeKey(a)}`), 'HTTP failures during pm2 reload').toEqual([]);
+    expect(poisonNotMalformed, 'poisoned replies of requests that were not malformed').toEqual([]);
+    expect(malformedNotInPoison, 'malformed replies missing from the poison queue').toEqual([]);
+    // each malformed reply the simulator sent is poisoned once (a receiver killed between the
+    // poison send and the delete may poison the same message again, hence distinct source messages)
+    expect(poisonSourceMessages.size).toBeGreaterThanOrEqual(sentMalformedIds.size);
+    expect(poisonSourceMessages.size).toBeLessThanOrEqual(sentMalformedIds.size + malformedDuplicates);
+    expect(malformedWrongReason.map((r) => `${r.id}: ${r.status_reason}`)).toEqual([]);
+    expect(wrong.map((r) => `${r.id}: ${r.status} (${r.status_reason}), expected ${expectedFinal(r).status}`), 'final status differs from the prediction').toEqual([]);
+    for (const app of KILLED_APPS) expect(kills[app], app).toBeGreaterThanOrEqual(1);
+    expect(offline).toEqual([]);
+  });
+});
