@@ -50,8 +50,10 @@ export default defineConfig({
           globalSetup,
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // the apps run under one PM2 daemon per file and fight over the 2 cores: one file at a time
+          // the apps run under one PM2 daemon per file and fight over the 2 cores: one file at a time,
+          // and after unit and integration (groupOrder), as bench and chaos come after e2e
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -64,6 +66,7 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 300_000,
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -78,7 +81,7 @@ export default defineConfig({
           hookTimeout: 5 * 60_000,
           fileParallelism: false,
           // after the other projects, not beside them: its timing must not compete with theirs
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],
