@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { azuriteConnectionString } from '@linebacker/config';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
-import { call } from '../support/api-client.js';
-import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, type PipelineEnv } from '../support/pipeline.js';
+import { REPO_ROOT, createClientWithCli, destroyPipeline, isolatedPipelineEnv, npm, putTestJobs, type PipelineEnv } from '../support/pipeline.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../support/private-services.js';
 
 /*
@@ -284,15 +283,8 @@ beforeAll(async () => {
   say(`npm start took ${Date.now() - started} ms`);
   pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
   pool.on('error', () => {}); // the restart below terminates its idle clients
-  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'chaos', '--scopes', 'requests:write,requests:read,jobs:admin');
-  apiKey = (JSON.parse(created.stdout) as { apiKey: string }).apiKey;
-  for (const [id, isActive] of [['active-a', true], ['active-b', true], ['inactive', false]] as const) {
-    const response = await call(pipeline.url, 'PUT', `/api/v1/backup-jobs/${id}`, {
-      token: apiKey,
-      json: { storagePathName: `vault/${id}`, backupProviderCode: 'CloudA', daysToKeep: 7, isActive },
-    });
-    expect(response.status).toBe(201);
-  }
+  apiKey = await createClientWithCli(pipeline, 'chaos', 'requests:write,requests:read,jobs:admin');
+  await putTestJobs(pipeline, apiKey);
 });
 
 let keepLogs = false;

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
-import { startAzurite, type Azurite } from '../support/azurite.js';
-import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
-import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
+import type { Azurite } from '../support/azurite.js';
+import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
+import { createTestDatabase, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
 
 /*
  * The request dashboard and the queue UI in a real headless Chromium (Debian's `chromium` package,
@@ -48,16 +47,7 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set LINEBACKER_CHROMIUM to a Chromium binary)`);
   }
   db = await createTestDatabase();
-  azurite = await startAzurite();
-  // the status queue is created by the external-queue-receiver in a real pipeline
-  await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
-  receiver = await startTestReceiver({
-    DATABASE_URL: db.databaseUrl,
-    REDIS_URL: testRedisUrl(),
-    LINEBACKER_QUEUE_PREFIX: testQueuePrefix(),
-    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    LINEBACKER_HEALTH_REFRESH_MS: '200',
-  });
+  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix()));
   operator = await createTestApiClient(db.databaseUrl, ['ops:read', 'requests:write'], 'operator');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
 

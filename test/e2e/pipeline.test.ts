@@ -8,7 +8,7 @@ import { azuriteConnectionString } from '@linebacker/config';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
 import { call } from '../support/api-client.js';
-import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, pm2List, type PipelineEnv } from '../support/pipeline.js';
+import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, pm2List, type PipelineEnv, createClientWithCli, putTestJobs } from '../support/pipeline.js';
 
 const run = promisify(execFile);
 const FAILURE_RATIO = 0.2;
@@ -81,15 +81,8 @@ beforeAll(async () => {
   });
   await npm(pipeline, 'start');
   pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
-  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'e2e', '--scopes', 'requests:write,requests:read,jobs:admin,ops:read');
-  apiKey = (JSON.parse(created.stdout) as { apiKey: string }).apiKey;
-  for (const [id, isActive] of [['active-a', true], ['active-b', true], ['inactive', false]] as const) {
-    const response = await call(pipeline.url, 'PUT', `/api/v1/backup-jobs/${id}`, {
-      token: apiKey,
-      json: { storagePathName: `vault/${id}`, backupProviderCode: 'CloudA', daysToKeep: 7, isActive },
-    });
-    expect(response.status).toBe(201);
-  }
+  apiKey = await createClientWithCli(pipeline, 'e2e', 'requests:write,requests:read,jobs:admin,ops:read');
+  await putTestJobs(pipeline, apiKey);
 });
 
 afterAll(async () => {

@@ -2,12 +2,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { PipelineCounters, QUEUES, countersKey, type RequestJobData } from '@linebacker/queues';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
-import { startAzurite, type Azurite } from '../support/azurite.js';
-import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
+import type { Azurite } from '../support/azurite.js';
+import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
 import { insertJob, insertRequest } from '../support/rows.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
@@ -24,17 +23,8 @@ let prefix: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
-  azurite = await startAzurite();
-  // the status queue is created by the external-queue-receiver in a real pipeline
-  await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
   prefix = testQueuePrefix();
-  receiver = await startTestReceiver({
-    DATABASE_URL: db.databaseUrl,
-    REDIS_URL: testRedisUrl(),
-    LINEBACKER_QUEUE_PREFIX: prefix,
-    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    LINEBACKER_HEALTH_REFRESH_MS: '200',
-  });
+  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, prefix));
   redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   created = new Queue<RequestJobData>(QUEUES.created, { connection: redis, prefix });
   ops = await createTestApiClient(db.databaseUrl, ['ops:read']);

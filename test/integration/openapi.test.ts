@@ -5,12 +5,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTransition } from '@linebacker/db';
 import { SCOPES } from '@linebacker/domain';
-import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { HTTP_METHODS, openApiDocument, type HttpMethod, type Operation, type Parameter } from '../../apps/http-receiver/src/openapi.js';
 import { call, createTestApiClient, type ApiResponse, type TestApiClient } from '../support/api-client.js';
-import { startAzurite, type Azurite } from '../support/azurite.js';
-import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
-import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
+import type { Azurite } from '../support/azurite.js';
+import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
+import { createTestDatabase, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
 
 /*
  * Keeps GET /openapi.json in step with the real http-receiver (apps/http-receiver/src/openapi.ts).
@@ -49,15 +48,7 @@ let writer: TestApiClient;
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
-  azurite = await startAzurite();
-  await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
-  receiver = await startTestReceiver({
-    DATABASE_URL: db.databaseUrl,
-    REDIS_URL: testRedisUrl(),
-    LINEBACKER_QUEUE_PREFIX: testQueuePrefix(),
-    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    LINEBACKER_HEALTH_REFRESH_MS: '200',
-  });
+  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix()));
   everything = await createTestApiClient(db.databaseUrl, [...SCOPES], 'everything');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
 });

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { call } from './api-client.js';
 import { freePort } from './free-port.js';
 import { withDatabase } from './services.js';
 import { testQueuePrefix } from './test-database.js';
@@ -73,4 +74,21 @@ export async function destroyPipeline(pipeline: PipelineEnv): Promise<void> {
   await run(PM2_BIN, ['kill'], { cwd: REPO_ROOT, env: pipeline.env }).catch(() => undefined);
   await rm(pipeline.pm2Home, { recursive: true, force: true });
   await rm(pipeline.dataDir, { recursive: true, force: true });
+}
+
+/** A client made with the CLI, as an operator would (`npm run --silent cli -- clients create …`). */
+export async function createClientWithCli(pipeline: PipelineEnv, name: string, scopes: string): Promise<string> {
+  const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', name, '--scopes', scopes);
+  return (JSON.parse(created.stdout) as { apiKey: string }).apiKey;
+}
+
+/** The backup jobs the pipeline tests use: two active ones and an inactive one (admin API). */
+export async function putTestJobs(pipeline: PipelineEnv, apiKey: string): Promise<void> {
+  for (const [id, isActive] of [['active-a', true], ['active-b', true], ['inactive', false]] as const) {
+    const response = await call(pipeline.url, 'PUT', `/api/v1/backup-jobs/${id}`, {
+      token: apiKey,
+      json: { storagePathName: `vault/${id}`, backupProviderCode: 'CloudA', daysToKeep: 7, isActive },
+    });
+    if (response.status !== 201) throw new Error(`PUT backup job ${id}: ${response.status}`);
+  }
 }

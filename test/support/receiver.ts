@@ -1,7 +1,10 @@
 import type { Express } from 'express';
 import { loadConfig, type Config } from '@linebacker/config';
 import { createLogger, Shutdown } from '@linebacker/runtime';
+import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { startReceiver } from '../../apps/http-receiver/src/start-receiver.js';
+import { startAzurite, type Azurite } from './azurite.js';
+import { testRedisUrl } from './test-database.js';
 
 export interface TestReceiver {
   url: string;
@@ -38,4 +41,25 @@ export async function startTestReceiver(env: Record<string, string>): Promise<Te
     app,
     close: async () => void (await shutdown.run()),
   };
+}
+
+/**
+ * A receiver whose interface queue is an Azurite of its own, with the status queue in place (the
+ * external-queue-receiver creates it in a real pipeline) and a fast /healthz refresh: for the tests
+ * of /healthz and of the pages that show it.
+ */
+export async function startReceiverWithAzurite(
+  databaseUrl: string,
+  queuePrefix: string,
+): Promise<{ receiver: TestReceiver; azurite: Azurite }> {
+  const azurite = await startAzurite();
+  await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
+  const receiver = await startTestReceiver({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: testRedisUrl(),
+    LINEBACKER_QUEUE_PREFIX: queuePrefix,
+    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    LINEBACKER_HEALTH_REFRESH_MS: '200',
+  });
+  return { receiver, azurite };
 }
