@@ -523,7 +523,12 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     expect(poisonSourceMessages.size).toBeGreaterThanOrEqual(sentMalformedIds.size);
     expect(poisonSourceMessages.size).toBeLessThanOrEqual(sentMalformedIds.size + malformedDuplicates);
     expect(malformedWrongReason.map((r) => `${r.id}: ${r.status_reason}`)).toEqual([]);
-    expect(wrong.map((r) => `${r.id}: ${r.status} (${r.status_reason}), expected ${expectedFinal(r).status}`), 'final status differs from the prediction').toEqual([]);
+    // A reply already moved from the interface queue into a `status-received` job is gone when a
+    // FLUSHALL or a Redis restart without persistence wipes that job; SPEC §6's safety net then
+    // applies: Failed "no reply from backup interface" after the reply timeout (terminal, counted
+    // and printed above as "reply lost"). Any other difference from the prediction is a bug.
+    const wrongOtherwise = wrong.filter((r) => !wrongNoReply.includes(r));
+    expect(wrongOtherwise.map((r) => `${r.id}: ${r.status} (${r.status_reason}), expected ${expectedFinal(r).status}`), 'final status differs from the prediction').toEqual([]);
     for (const app of KILLED_APPS) expect(kills[app], app).toBeGreaterThanOrEqual(1);
     expect(offline).toEqual([]);
   });
