@@ -27,8 +27,10 @@ describe('graceful shutdown (SIGINT)', () => {
         json: { backupJobId: 'shutdown-job', dataDate, backupDataLocation: `/data/shutdown/${i}` },
       }),
     );
-    // let the requests reach the server, then shut down while they are being served
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // shut down once the server is serving them (the first rows are committed), not before
+    const pool = new pg.Pool({ connectionString: db.databaseUrl, max: 1 });
+    const stored = async () => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM backup_requests')).rows[0]!.n;
+    await expect.poll(stored, { timeout: 10_000, interval: 2 }).toBeGreaterThan(0);
     const closing = receiver.close();
     const responses = await Promise.allSettled(inFlight);
     await closing;
@@ -37,10 +39,8 @@ describe('graceful shutdown (SIGINT)', () => {
     expect(answered.length).toBeGreaterThan(0);
     for (const response of answered) expect(response.status).toBe(202);
 
-    const pool = new pg.Pool({ connectionString: db.databaseUrl, max: 1 });
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM backup_requests');
+    expect(await stored()).toBe(answered.length);
     await pool.end();
-    expect(rows[0].n).toBe(answered.length);
 
     await expect(fetch(`${receiver.url}/livez`)).rejects.toThrow();
   });
