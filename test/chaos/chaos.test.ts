@@ -416,6 +416,11 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     const attribute = (at: number) => faults.filter((f) => f.start <= at).sort((a, b) => a.start - b.start).at(-1)?.what.replace(/ \(pid \d+\)/, '') ?? 'before any fault';
     const duplicatesByFault = new Map<string, number>();
     for (const d of duplicateWarnings) duplicatesByFault.set(attribute(d.at), (duplicatesByFault.get(attribute(d.at)) ?? 0) + 1);
+    // The simulator replies first and deletes the request after; while Azurite is down it can do
+    // neither, and the request comes back after the simulator's 30 s visibility timeout: those
+    // warnings are the simulator's own redeliveries, not second messages from send-to-interface.
+    const azuriteOutage = faults.find((f) => f.what.startsWith('Azurite down'));
+    const redeliveries = duplicateWarnings.filter((d) => azuriteOutage && d.at >= azuriteOutage.start && d.at <= azuriteOutage.end + 40_000);
 
     // poison: every malformed reply, and only those
     const poison = await poisonMessages();
@@ -463,6 +468,7 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
       ['duplicate deliveries seen', duplicateWarnings.length],
       ['max deliveries of one request', Math.max(1, ...duplicateWarnings.map((d) => d.times))],
       ...[...duplicatesByFault].map(([what, n]): [string, number] => [`  after "${what}"`, n]),
+      ['  of which within 40 s of the Azurite outage (simulator redelivery)', redeliveries.length],
     ]);
     table('poison queue', [
       ['requests sent with a malformed fate', sentMalformedIds.size],
@@ -473,9 +479,14 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
       ['poisoned but not malformed', poisonNotMalformed.length],
       ['malformed but not in poison', malformedNotInPoison.length],
     ]);
+    // connection errors and 5xx other than the 503s of the Postgres restart, with when they happened
+    const httpFailures = attempts
+      .filter((a) => a.error !== undefined || ((a.status ?? 0) >= 500 && !a.phase.startsWith('Postgres')))
+      .map((a) => `#${a.n} ${outcomeKey(a)} at ${((a.start - chaosStart) / 1000).toFixed(1)} s (+${a.end - a.start} ms), after "${attribute(a.start)}"`);
     table('HTTP', [
       ['failed during pm2 reload (error or 5xx)', failedDuringReload.length],
       ...[...outcomesByPhase].map(([p, counts]): [string, string] => [p, JSON.stringify(Object.fromEntries(counts))]),
+      ...httpFailures.slice(0, 20).map((f): [string, string] => ['  failure', f]),
     ]);
     table('faults', [
       ...[...faults].sort((a, b) => a.start - b.start).map((f): [string, string] => [f.what, `at ${((f.start - chaosStart) / 1000).toFixed(1)} s, ${f.end - f.start} ms`]),
