@@ -16,8 +16,3 @@ export function utcDatePlusDays(now: Date, days: number): string {
   const shifted = new Date(now.getTime() + days * 86_400_000);
   return shifted.toISOString().slice(0, 10);
 }
-
-/** `YYYY-MM-DD` plus a number of days, in UTC (SPEC §4: dueToDeleteDate = dataDate + daysToKeep). */
-export function addDaysToDate(isoDate: string, days: number): string {
-  return utcDatePlusDays(new Date(`${isoDate}T00:00:00Z`), days);
-}

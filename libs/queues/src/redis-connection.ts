@@ -25,10 +25,6 @@ export function createWorkerConnection(url: string, connectionName: string): Red
   });
 }
 
-export function isRedisReady(connection: Redis): boolean {
-  return connection.status === 'ready';
-}
-
 /** Resolves true once the connection is ready, false if it is not within `timeoutMs`. */
 export function waitUntilReady(connection: Redis, timeoutMs: number): Promise<boolean> {
   if (connection.status === 'ready') return Promise.resolve(true);
