@@ -25,6 +25,8 @@ await runApp('external-queue-receiver', async (context) => {
         counters,
       }),
     maxIdleMs: config.statusReceiver.maxIdlePollMs,
+    fullBatch: config.statusReceiver.batchSize,
+    batchWaitMs: config.statusReceiver.batchWaitMs,
     onError: (err) => logger.warn({ err }, 'polling the interface status queue failed; backing off'),
   });
   onShutdown('status queue polling', () => loop.stop());

@@ -16,6 +16,8 @@ export interface SimulatorSettings {
   batchSize?: number;
   /** Replies being prepared at once; receiving pauses at this bound (default 1,000). */
   maxInFlight?: number;
+  /** Pause after a receive that returned a partial batch, so the next one is fuller (default 50 ms). */
+  batchWaitMs?: number;
   /** Longest pause between polls while the request queue is empty (default 500 ms). */
   maxIdlePollMs?: number;
   /** How long stop() waits for the replies in flight (default 5,000 ms). */
@@ -123,7 +125,7 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
     const free = maxInFlight - inFlight.size;
     if (free <= 0) {
       await freeSlot();
-      return 1; // not idle: receive again as soon as there is room
+      return batchSize; // not idle: receive again as soon as there is room
     }
     const messages = await queues.requests.receive(Math.min(batchSize, free), visibilityTimeoutSeconds);
     // even when stop() was called meanwhile: these are in flight now, and stop() waits for them
@@ -134,6 +136,8 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
   const loop = startPollLoop({
     poll,
     maxIdleMs: settings.maxIdlePollMs ?? 500,
+    fullBatch: batchSize,
+    batchWaitMs: settings.batchWaitMs ?? 50,
     onError: (err) => logger.warn({ err, queue: queues.requests.name }, 'cannot receive backup requests, retrying'),
   });
   logger.info(

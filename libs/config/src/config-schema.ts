@@ -48,6 +48,7 @@ export const configSchema = z
     AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
     LINEBACKER_AZURITE_PORT: port.default(10001),
     LINEBACKER_DATA_DIR: z.string().min(1).optional(),
+    LINEBACKER_PROFILE_DIR: z.string().min(1).optional(),
     LINEBACKER_INTERFACE_REQUEST_QUEUE: queueName.default('backup-requests'),
     LINEBACKER_INTERFACE_STATUS_QUEUE: queueName.default('backup-statuses'),
     LINEBACKER_INTERFACE_POISON_QUEUE: queueName.optional(),
@@ -64,6 +65,7 @@ export const configSchema = z
     LINEBACKER_RECEIVER_BATCH_SIZE: z.coerce.number().int().min(1).max(32).default(32),
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: positiveInt.default(60),
     LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
+    LINEBACKER_RECEIVER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(50),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
     /** Set by PM2 in every process it runs. */

@@ -31,7 +31,7 @@ export interface Config {
   };
   simulator: { enabled: boolean; failureRatio: number; malformedRatio: number; delayMs: number };
   workers: { checkAllowed: WorkerConfig; sendToInterface: WorkerConfig; receiveStatus: WorkerConfig };
-  statusReceiver: { batchSize: number; visibilityTimeoutSeconds: number; maxIdlePollMs: number };
+  statusReceiver: { batchSize: number; visibilityTimeoutSeconds: number; maxIdlePollMs: number; batchWaitMs: number };
   retry: RetryConfig;
   reconciliation: {
     /** Wait after start before the first pass (startup recovery). */
@@ -50,6 +50,8 @@ export interface Config {
   pm2ClusterMode: boolean;
   logLevel: Env['LINEBACKER_LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** When set, `npm start` runs every app with `--cpu-prof` writing V8 CPU profiles here at exit. */
+  profileDir: string | undefined;
 }
 
 export interface WorkerConfig {
@@ -155,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.LINEBACKER_RECEIVER_BATCH_SIZE,
       visibilityTimeoutSeconds: e.LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S,
       maxIdlePollMs: e.LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS,
+      batchWaitMs: e.LINEBACKER_RECEIVER_BATCH_WAIT_MS,
     },
     retry: {
       startMs: e.LINEBACKER_RETRY_START_MS,
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pm2ClusterMode: e.exec_mode === 'cluster_mode',
     logLevel: e.LINEBACKER_LOG_LEVEL,
     shutdownTimeoutMs: e.LINEBACKER_SHUTDOWN_TIMEOUT_MS,
+    profileDir: e.LINEBACKER_PROFILE_DIR,
   });
 }
 
