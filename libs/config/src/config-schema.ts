@@ -49,6 +49,8 @@ export const configSchema = z
     LINEBACKER_AZURITE_PORT: port.default(10001),
     LINEBACKER_DATA_DIR: z.string().min(1).optional(),
     LINEBACKER_PROFILE_DIR: z.string().min(1).optional(),
+    LINEBACKER_MAX_OLD_SPACE_MB: z.coerce.number().int().min(32).default(96),
+    LINEBACKER_MAX_SEMI_SPACE_MB: z.coerce.number().int().min(1).max(64).default(8),
     LINEBACKER_INTERFACE_REQUEST_QUEUE: queueName.default('backup-requests'),
     LINEBACKER_INTERFACE_STATUS_QUEUE: queueName.default('backup-statuses'),
     LINEBACKER_INTERFACE_POISON_QUEUE: queueName.optional(),

@@ -52,6 +52,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** When set, `npm start` runs every app with `--cpu-prof` writing V8 CPU profiles here at exit. */
   profileDir: string | undefined;
+  /** V8 heap caps of each linebacker app under PM2 (`--max-old-space-size`, `--max-semi-space-size`). */
+  heap: { maxOldSpaceMb: number; maxSemiSpaceMb: number };
 }
 
 export interface WorkerConfig {
@@ -178,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LINEBACKER_LOG_LEVEL,
     shutdownTimeoutMs: e.LINEBACKER_SHUTDOWN_TIMEOUT_MS,
     profileDir: e.LINEBACKER_PROFILE_DIR,
+    heap: { maxOldSpaceMb: e.LINEBACKER_MAX_OLD_SPACE_MB, maxSemiSpaceMb: e.LINEBACKER_MAX_SEMI_SPACE_MB },
   });
 }
 
