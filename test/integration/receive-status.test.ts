@@ -3,6 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestStatus, StatusReply } from '@linebacker/domain';
+import { failUnanswered } from '@linebacker/db';
 import type { StatusReceivedJobData } from '@linebacker/queues';
 import { receiveStatus } from '../../apps/receive-status/src/receive-status.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -463,6 +464,36 @@ describe('concurrent replies for one request', () => {
         ['Received', 'Allowed', 'Sent', 'Succeeded'],
         ['Received', 'Allowed', 'Sent', 'Failed', 'Succeeded'],
       ]).toContainEqual(history);
+      expect(await backupsOf(id)).toHaveLength(1);
+    }
+  });
+
+  it('a Succeeded reply racing the reply timeout of reconciliation ends Succeeded with exactly one Backup', async () => {
+    const job = await insertJob();
+    for (let round = 0; round < 10; round += 1) {
+      const id = await insertRequest(job, 'Sent');
+      const timeout = () => failUnanswered(pool, 0, 'no reply from backup interface', 1000);
+      await Promise.all(round % 2 === 0 ? [apply(reply(id)), timeout()] : [timeout(), apply(reply(id))]);
+
+      const request = await requestRow(id);
+      expect(request).toMatchObject({ status: 'Succeeded', statusReason: null });
+      expect([
+        ['Received', 'Allowed', 'Sent', 'Succeeded'],
+        ['Received', 'Allowed', 'Sent', 'Failed', 'Succeeded'],
+      ]).toContainEqual(request.history.map((h) => h.status));
+      expect(await backupsOf(id)).toHaveLength(1);
+    }
+  });
+
+  it('Succeeded and Failed replies delivered many times at once: one Backup, Succeeded last and once', async () => {
+    const job = await insertJob();
+    for (let round = 0; round < 5; round += 1) {
+      const id = await insertRequest(job, 'Sent');
+      await Promise.all(Array.from({ length: 8 }, (_, i) => apply(i % 2 === round % 2 ? reply(id) : failedReply(id, 'racing failure'))));
+      const history = await historyOf(id);
+      expect(history.at(-1)).toBe('Succeeded');
+      expect(history.filter((status) => status === 'Succeeded')).toHaveLength(1);
+      expect(history.filter((status) => status === 'Failed').length).toBeLessThanOrEqual(1);
       expect(await backupsOf(id)).toHaveLength(1);
     }
   });

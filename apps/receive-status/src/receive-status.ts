@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { applyStatusReply, type Pool } from '@linebacker/db';
+import { applyStatusReply, type Queryable } from '@linebacker/db';
 import type { PipelineCounters, StatusReceivedJobData, StepOutcome } from '@linebacker/queues';
 
 /**
@@ -9,7 +9,7 @@ import type { PipelineCounters, StatusReceivedJobData, StepOutcome } from '@line
  */
 export async function receiveStatus(
   data: StatusReceivedJobData,
-  deps: { pool: Pool; counters?: Pick<PipelineCounters, 'add'> },
+  deps: { pool: Queryable; counters?: Pick<PipelineCounters, 'add'> },
   log: Logger,
 ): Promise<StepOutcome> {
   const { action, traceId } = await applyStatusReply(deps.pool, data.reply);

@@ -1,4 +1,4 @@
-import { statusesLeadingTo, truncateReason, type BackupJob, type BackupRequest, type RequestStatus } from '@linebacker/domain';
+import { canTransition, statusesLeadingTo, truncateReason, type BackupJob, type BackupRequest, type RequestStatus } from '@linebacker/domain';
 import type { Queryable } from './pool.js';
 import { REQUEST_COLUMNS } from './request-columns.js';
 
@@ -18,23 +18,46 @@ export interface Transition {
   /** For Allowed: copied from the backup job. */
   backupProviderCode?: string | undefined;
   storagePathName?: string | undefined;
+  /**
+   * Only from these statuses (default: every status that may lead to `to`); those that may not
+   * lead to `to` are ignored. For a decision taken on a status read earlier.
+   */
+  from?: readonly RequestStatus[] | undefined;
+}
+
+/**
+ * Work that must succeed in the same statement for the transition to happen: SQL CTEs (`name AS
+ * (...)`, comma-separated) whose last one, `gate`, yields the `backup_request_id` allowed to move.
+ * Their parameters are numbered from $7.
+ */
+export interface TransitionGate {
+  ctes: string;
+  params: unknown[];
 }
 
 /**
  * One conditional UPDATE plus one history row, in one statement (so one transaction and one round
  * trip): `... WHERE id = $1 AND status = ANY(<statuses that may lead to the target>)` (SPEC §2.2).
  * Returns the updated request, or undefined when the request was not in a status that allows the
- * move (already past this step, or unknown).
+ * move (already past this step, or unknown), or the gate let nothing through.
  */
-export async function recordTransition(db: Queryable, transition: Transition): Promise<BackupRequest | undefined> {
+export async function recordTransition(
+  db: Queryable,
+  transition: Transition,
+  gate?: TransitionGate,
+): Promise<BackupRequest | undefined> {
   const timestampColumn = STEP_TIMESTAMP[transition.to];
   const setTimestamp = timestampColumn ? `, ${timestampColumn} = now()` : '';
+  const expected = transition.from
+    ? transition.from.filter((from) => canTransition(from, transition.to))
+    : statusesLeadingTo(transition.to);
   const { rows } = await db.query<BackupRequest>(
-    `WITH updated AS (
+    `WITH ${gate ? `${gate.ctes},` : ''} updated AS (
        UPDATE backup_requests SET status = $2, status_reason = $4,
          backup_provider_code = coalesce($5, backup_provider_code),
          storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
        WHERE backup_request_id = $1 AND status = ANY ($3::text[])
+         ${gate ? 'AND backup_request_id IN (SELECT backup_request_id FROM gate)' : ''}
        RETURNING *
      ), history AS (
        INSERT INTO backup_request_status_history (backup_request_id, status, reason)
@@ -44,10 +67,11 @@ export async function recordTransition(db: Queryable, transition: Transition): P
     [
       transition.backupRequestId,
       transition.to,
-      statusesLeadingTo(transition.to),
+      expected,
       transition.reason === undefined ? null : truncateReason(transition.reason),
       transition.backupProviderCode ?? null,
       transition.storagePathName ?? null,
+      ...(gate?.params ?? []),
     ],
   );
   return rows[0];

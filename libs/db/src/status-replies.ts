@@ -1,86 +1,108 @@
 import { replyAction, type ReplyAction, type RequestStatus, type StatusReply } from '@linebacker/domain';
-import type { Pool, PoolClient } from './pool.js';
-import { recordTransition } from './request-transitions.js';
-import { withTransaction } from './transaction.js';
+import type { Queryable } from './pool.js';
+import { recordTransition, type TransitionGate } from './request-transitions.js';
 
-interface LockedRequest {
+interface RequestForReply {
   status: RequestStatus;
   traceId: string;
   hasBackup: boolean;
   jobExists: boolean;
 }
 
-const lockRequest = async (tx: PoolClient, backupRequestId: string): Promise<LockedRequest | undefined> =>
+const readRequest = async (db: Queryable, backupRequestId: string): Promise<RequestForReply | undefined> =>
   (
-    await tx.query<LockedRequest>(
+    await db.query<RequestForReply>(
       `SELECT r.status, r.trace_id AS "traceId",
          EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id) AS "hasBackup",
          EXISTS (SELECT 1 FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS "jobExists"
-       FROM backup_requests r WHERE r.backup_request_id = $1 FOR UPDATE`,
+       FROM backup_requests r WHERE r.backup_request_id = $1`,
       [backupRequestId],
     )
   ).rows[0];
 
-/** The Backup record (SPEC §4), from the request, its job, and the reply; unique per request. */
-const insertBackup = (tx: PoolClient, reply: StatusReply) =>
-  tx.query(
-    `INSERT INTO backups (backup_id, backup_request_id, backup_job_id, data_date, backup_provider_code,
+/**
+ * The Backup record (SPEC §4), from the request, its job, and the reply; unique per request. As a
+ * transition gate: the request moves to Succeeded only if this statement inserted its Backup.
+ */
+const backupInsertedGate = (reply: StatusReply): TransitionGate => ({
+  // the row lock re-reads the request at its latest version: the Backup is inserted only if the
+  // request is still in the status the decision was taken on, and nobody can move it before the
+  // UPDATE of this same statement
+  ctes: `locked AS (
+     SELECT backup_request_id, backup_job_id, data_date, backup_provider_code FROM backup_requests
+     WHERE backup_request_id = $1 AND status = ANY ($3::text[])
+     FOR UPDATE
+   ), gate AS (
+     INSERT INTO backups (backup_id, backup_request_id, backup_job_id, data_date, backup_provider_code,
        storage_path_name, backup_byte_count, copy_start_timestamp, copy_end_timestamp,
        verify_start_timestamp, verify_end_timestamp, verified_hash, days_to_keep, hold_flag, due_to_delete_date)
      SELECT gen_random_uuid(), r.backup_request_id, r.backup_job_id, r.data_date,
-       coalesce(r.backup_provider_code, j.backup_provider_code), $2, $3, $4, $5, $6, $7, $8,
+       coalesce(r.backup_provider_code, j.backup_provider_code), $7, $8, $9, $10, $11, $12, $13,
        j.days_to_keep, j.hold_flag, r.data_date + j.days_to_keep
-     FROM backup_requests r JOIN backup_jobs j ON j.backup_job_id = r.backup_job_id
-     WHERE r.backup_request_id = $1
-     ON CONFLICT (backup_request_id) DO NOTHING`,
-    [
-      reply.backupRequestId,
-      reply.storagePathName,
-      reply.backupByteCount,
-      reply.copyStartTimestamp,
-      reply.copyEndTimestamp,
-      reply.verifyStartTimestamp ?? null,
-      reply.verifyEndTimestamp ?? null,
-      reply.verifiedHash ?? null,
-    ],
-  );
+     FROM locked r JOIN backup_jobs j ON j.backup_job_id = r.backup_job_id
+     ON CONFLICT (backup_request_id) DO NOTHING
+     RETURNING backup_request_id
+   )`,
+  params: [
+    reply.storagePathName,
+    reply.backupByteCount,
+    reply.copyStartTimestamp,
+    reply.copyEndTimestamp,
+    reply.verifyStartTimestamp ?? null,
+    reply.verifyEndTimestamp ?? null,
+    reply.verifiedHash ?? null,
+  ],
+});
 
-const rejectReply = (tx: PoolClient, reply: StatusReply, reason: string) =>
-  tx.query(
+const rejectReply = (db: Queryable, reply: StatusReply, reason: string) =>
+  db.query(
     `INSERT INTO rejected_replies (backup_request_id, result_type_code, reason, reply) VALUES ($1, $2, $3, $4)`,
     [reply.backupRequestId, reply.resultTypeCode, reason, JSON.stringify(reply)],
   );
 
 /**
- * Applies a reply from the backup interface in one transaction (SPEC §4), with the request row
- * locked so that concurrent replies for one request apply one after the other. Returns what was
- * done, and the request's trace id (replies need not carry it); a rejected reply is stored in
- * rejected_replies.
+ * Carries out `action`, decided on the request as it was read in `status`. Each action is one
+ * statement, so one transaction (SPEC §4): the Backup insert and the move to Succeeded happen
+ * together or not at all. A state change is conditional on the request still being in `status`;
+ * false when it was not (a concurrent reply or reconciliation moved it meanwhile).
  */
-export async function applyStatusReply(pool: Pool, reply: StatusReply): Promise<{ action: ReplyAction; traceId: string | undefined }> {
-  return withTransaction(pool, async (tx) => {
-    const locked = await lockRequest(tx, reply.backupRequestId);
-    let action = replyAction(locked, reply);
-    if (action.kind === 'record-backup' && !locked?.jobExists) {
+async function carryOut(db: Queryable, reply: StatusReply, action: ReplyAction, status: RequestStatus | undefined): Promise<boolean> {
+  const backupRequestId = reply.backupRequestId;
+  const from = status ? [status] : [];
+  switch (action.kind) {
+    case 'reject':
+      await rejectReply(db, reply, action.reason);
+      return true;
+    case 'record-backup':
+      return Boolean(await recordTransition(db, { backupRequestId, to: 'Succeeded', from }, backupInsertedGate(reply)));
+    case 'succeed':
+      return Boolean(await recordTransition(db, { backupRequestId, to: 'Succeeded', from }));
+    case 'fail':
+      return Boolean(await recordTransition(db, { backupRequestId, to: 'Failed', reason: action.reason, from }));
+    case 'no-op':
+      return true;
+  }
+}
+
+/** Each retry means another change won a race; a request has few statuses to move through. */
+const MAX_ROUNDS = 5;
+
+/**
+ * Applies a reply from the backup interface (SPEC §4) in two round trips: read the request, decide
+ * with the reply table (libs/domain replyAction), then carry the decision out in one conditional
+ * statement. When the request changed in between (concurrent replies for one request), it reads
+ * and decides again, so replies for one request apply one after the other, as with a row lock,
+ * without holding a transaction open across round trips. Returns what was done, and the request's
+ * trace id (replies need not carry it); a rejected reply is stored in rejected_replies.
+ */
+export async function applyStatusReply(db: Queryable, reply: StatusReply): Promise<{ action: ReplyAction; traceId: string | undefined }> {
+  for (let round = 1; round <= MAX_ROUNDS; round++) {
+    const request = await readRequest(db, reply.backupRequestId);
+    let action = replyAction(request, reply);
+    if (action.kind === 'record-backup' && !request?.jobExists) {
       action = { kind: 'reject', reason: 'the backup job of this request no longer exists' };
     }
-    switch (action.kind) {
-      case 'reject':
-        await rejectReply(tx, reply, action.reason);
-        break;
-      case 'record-backup':
-        await insertBackup(tx, reply);
-        await recordTransition(tx, { backupRequestId: reply.backupRequestId, to: 'Succeeded' });
-        break;
-      case 'succeed':
-        await recordTransition(tx, { backupRequestId: reply.backupRequestId, to: 'Succeeded' });
-        break;
-      case 'fail':
-        await recordTransition(tx, { backupRequestId: reply.backupRequestId, to: 'Failed', reason: action.reason });
-        break;
-      case 'no-op':
-        break;
-    }
-    return { action, traceId: locked?.traceId };
-  });
+    if (await carryOut(db, reply, action, request?.status)) return { action, traceId: request?.traceId };
+  }
+  throw new Error(`backup request ${reply.backupRequestId} changed under every one of ${MAX_ROUNDS} attempts to apply a reply`);
 }
