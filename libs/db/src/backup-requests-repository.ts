@@ -6,6 +6,7 @@ import {
   type StatusHistoryEntry,
 } from '@linebacker/domain';
 import type { Pool, PoolClient, Queryable } from './pool.js';
+import { preparedStatement } from './prepared-statement.js';
 import { REQUEST_COLUMNS } from './request-columns.js';
 import { withTransaction } from './transaction.js';
 
@@ -45,9 +46,9 @@ export async function acceptBackupRequest(
   alsoInTransaction?: (tx: PoolClient, outcome: AcceptOutcome) => Promise<void>,
 ): Promise<AcceptOutcome> {
   const accept = async (db: Queryable): Promise<AcceptOutcome> => {
-    const { rows } = await db.query<BackupRequest>(
-      `SELECT ${REQUEST_COLUMNS} FROM accept_backup_request($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
+    const { rows } = await db.query<BackupRequest>({
+      ...preparedStatement(`SELECT ${REQUEST_COLUMNS} FROM accept_backup_request($1, $2, $3, $4, $5, $6, $7, $8)`),
+      values: [
         request.backupRequestId,
         request.requesterId,
         request.backupJobId,
@@ -57,7 +58,7 @@ export async function acceptBackupRequest(
         duplicateLockKey(request),
         RESUBMITTABLE_STATUSES,
       ],
-    );
+    });
     const [stored] = rows;
     if (!stored) throw new Error('accept_backup_request returned no row');
     return { request: stored, created: stored.backupRequestId === request.backupRequestId };

@@ -1,5 +1,6 @@
 import { canTransition, statusesLeadingTo, truncateReason, type BackupJob, type BackupRequest, type RequestStatus } from '@linebacker/domain';
 import type { Queryable } from './pool.js';
+import { preparedStatement } from './prepared-statement.js';
 import { REQUEST_COLUMNS } from './request-columns.js';
 
 /** The timestamp column set by the step that makes each change (SPEC §2.1). */
@@ -51,8 +52,8 @@ export async function recordTransition(
   const expected = transition.from
     ? transition.from.filter((from) => canTransition(from, transition.to))
     : statusesLeadingTo(transition.to);
-  const { rows } = await db.query<BackupRequest>(
-    `WITH ${gate ? `${gate.ctes},` : ''} updated AS (
+  const { rows } = await db.query<BackupRequest>({
+    ...preparedStatement(`WITH ${gate ? `${gate.ctes},` : ''} updated AS (
        UPDATE backup_requests SET status = $2, status_reason = $4,
          backup_provider_code = coalesce($5, backup_provider_code),
          storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
@@ -63,8 +64,8 @@ export async function recordTransition(
        INSERT INTO backup_request_status_history (backup_request_id, status, reason)
        SELECT backup_request_id, status, status_reason FROM updated
      )
-     SELECT ${REQUEST_COLUMNS} FROM updated`,
-    [
+     SELECT ${REQUEST_COLUMNS} FROM updated`),
+    values: [
       transition.backupRequestId,
       transition.to,
       expected,
@@ -73,15 +74,15 @@ export async function recordTransition(
       transition.storagePathName ?? null,
       ...(gate?.params ?? []),
     ],
-  );
+  });
   return rows[0];
 }
 
 export async function getBackupRequest(db: Queryable, backupRequestId: string): Promise<BackupRequest | undefined> {
-  const { rows } = await db.query<BackupRequest>(
-    `SELECT ${REQUEST_COLUMNS} FROM backup_requests WHERE backup_request_id = $1`,
-    [backupRequestId],
-  );
+  const { rows } = await db.query<BackupRequest>({
+    ...preparedStatement(`SELECT ${REQUEST_COLUMNS} FROM backup_requests WHERE backup_request_id = $1`),
+    values: [backupRequestId],
+  });
   return rows[0];
 }
 
@@ -90,16 +91,16 @@ export async function getRequestWithJob(
   db: Queryable,
   backupRequestId: string,
 ): Promise<{ request: BackupRequest; job: BackupJob | undefined } | undefined> {
-  const { rows } = await db.query<BackupRequest & { job: BackupJob | null }>(
-    `SELECT ${REQUEST_COLUMNS},
+  const { rows } = await db.query<BackupRequest & { job: BackupJob | null }>({
+    ...preparedStatement(`SELECT ${REQUEST_COLUMNS},
        (SELECT json_build_object(
           'backupJobId', j.backup_job_id, 'storagePathName', j.storage_path_name,
           'backupProviderCode', j.backup_provider_code, 'daysToKeep', j.days_to_keep,
           'isActive', j.is_active, 'holdFlag', j.hold_flag)
         FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS job
-     FROM backup_requests r WHERE r.backup_request_id = $1`,
-    [backupRequestId],
-  );
+     FROM backup_requests r WHERE r.backup_request_id = $1`),
+    values: [backupRequestId],
+  });
   const [row] = rows;
   if (!row) return undefined;
   const { job, ...request } = row;

@@ -1,5 +1,6 @@
 import { replyAction, type ReplyAction, type RequestStatus, type StatusReply } from '@linebacker/domain';
 import type { Queryable } from './pool.js';
+import { preparedStatement } from './prepared-statement.js';
 import { recordTransition, type TransitionGate } from './request-transitions.js';
 
 interface RequestForReply {
@@ -11,13 +12,13 @@ interface RequestForReply {
 
 const readRequest = async (db: Queryable, backupRequestId: string): Promise<RequestForReply | undefined> =>
   (
-    await db.query<RequestForReply>(
-      `SELECT r.status, r.trace_id AS "traceId",
+    await db.query<RequestForReply>({
+      ...preparedStatement(`SELECT r.status, r.trace_id AS "traceId",
          EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id) AS "hasBackup",
          EXISTS (SELECT 1 FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS "jobExists"
-       FROM backup_requests r WHERE r.backup_request_id = $1`,
-      [backupRequestId],
-    )
+       FROM backup_requests r WHERE r.backup_request_id = $1`),
+      values: [backupRequestId],
+    })
   ).rows[0];
 
 /**
