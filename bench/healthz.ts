@@ -37,6 +37,7 @@ import pg from 'pg';
 import { freePort } from '../test/support/free-port.js';
 import { startPrivateRedis } from '../test/support/private-services.js';
 import { redact, withDatabase } from '../test/support/services.js';
+import { cpuSeconds } from './support/process-cpu.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RATES = [200, 20];
@@ -74,17 +75,6 @@ interface Sample {
   pgTransactions: number;
   receiverCpuSeconds: number;
   pm2CpuSeconds: number;
-}
-
-/** user + system CPU seconds of the processes so far, from /proc (0 where there is none). */
-async function cpuSeconds(pids: number[]): Promise<number> {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
-    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0); // utime, stime (fields 14, 15)
-  }
-  return ticks / 100; // USER_HZ
 }
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;

@@ -1,16 +1,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../test/support/api-client.js';
 import { freePort } from '../test/support/free-port.js';
-import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, type PipelineEnv } from '../test/support/pipeline.js';
+import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, pm2List, type PipelineEnv } from '../test/support/pipeline.js';
 import { testQueuePrefix } from '../test/support/test-database.js';
 import { startBaseline, type Baseline } from './support/baseline.js';
 import { baselineCompletion, linebackerCompletion, type Completion } from './support/figures.js';
 import { postLoad, type LoadResult } from './support/load.js';
+import { cpuSpent, findPids, readCpu } from './support/process-cpu.js';
 
 /*
  * `npm run bench` (issue 6): linebacker under PM2 against a same-run baseline on the same services.
@@ -19,6 +21,10 @@ import { postLoad, type LoadResult } from './support/load.js';
  * LINEBACKER_BENCH_DURATION (s per phase), LINEBACKER_BENCH_CONNECTIONS (e.g. 10,50,100),
  * LINEBACKER_BENCH_RATES (offered rates for the end-to-end steps, e.g. 200,400,800),
  * LINEBACKER_BENCH_SCALE (e.g. check-allowed=2,receive-status=2).
+ *
+ * Both systems are warmed up first (JIT: a cold Azurite spends twice the CPU per message). The
+ * closed-loop end-to-end phase is also profiled: the CPU each process (PM2 app or baseline process,
+ * Postgres backends, Redis) used from its start until everything was drained, per completed request.
  */
 const full = process.env.LINEBACKER_BENCH === 'full';
 const durationS = Number(process.env.LINEBACKER_BENCH_DURATION ?? (full ? 20 : 3));
@@ -99,6 +105,58 @@ async function endToEnd(
 
 const ratio = (ours: number, theirs: number) => (theirs > 0 ? Math.round((ours / theirs) * 100) / 100 : null);
 
+type System = 'linebacker' | 'baseline';
+
+/** The processes a phase's CPU is charged to: each PM2 app (or baseline process), Postgres, Redis. */
+async function processGroups(system: System): Promise<Record<string, number[]>> {
+  const groups: Record<string, number[]> = {};
+  if (system === 'linebacker') {
+    for (const app of await pm2List(pipeline)) (groups[app.name] ??= []).push(app.pid);
+  } else {
+    for (const [role, pid] of Object.entries(baseline.processes)) groups[role] = [pid];
+  }
+  groups.postgres = await findPids(/^postgres: /);
+  groups['redis-server'] = await findPids(/^redis-server /);
+  return groups;
+}
+
+/** Requests that reached the end of the pipeline (or the chain) so far. */
+async function finishedCount(system: System): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    system === 'linebacker'
+      ? `SELECT count(*)::int AS n FROM backup_requests WHERE status IN ('Succeeded', 'Failed', 'NotAllowed')`
+      : `SELECT count(*)::int AS n FROM bl_requests WHERE status = 4`,
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * Runs `work` (a phase that ends drained) and charges the CPU each process of `system` used
+ * meanwhile to the requests that finished: milliseconds of CPU per request, by process.
+ */
+async function profiled<T>(system: System, work: () => Promise<T>): Promise<T & { cpuMsPerRequest: Record<string, number> }> {
+  const before = await readCpu(Object.values(await processGroups(system)).flat());
+  const finishedBefore = await finishedCount(system);
+  const result = await work();
+  const groups = await processGroups(system);
+  const after = await readCpu(Object.values(groups).flat());
+  const finished = Math.max(1, (await finishedCount(system)) - finishedBefore);
+  const perRequest = Object.entries(groups)
+    .map(([name, pids]) => [name, (cpuSpent(before, after, pids) * 1000) / finished] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const total = perRequest.reduce((sum, [, ms]) => sum + ms, 0);
+  const cpuMsPerRequest = Object.fromEntries([...perRequest, ['total', total]].map(([name, ms]) => [name, Math.round(Number(ms) * 100) / 100]));
+  return { ...result, cpuMsPerRequest };
+}
+
+/** `total 11.7 ms (at most 171/s on 2 cores): azurite 3.2, postgres 2.0, …` */
+function cpuLine(cpuMsPerRequest: Record<string, number>): string {
+  const { total = 0, ...byProcess } = cpuMsPerRequest;
+  const cores = availableParallelism();
+  const parts = Object.entries(byProcess).map(([name, ms]) => `${name} ${ms}`);
+  return `total ${total} ms (at most ${Math.round((cores * 1000) / total)}/s on ${cores} cores): ${parts.join(', ')}`;
+}
+
 beforeAll(async () => {
   pipeline = await isolatedPipelineEnv({
     LINEBACKER_SIMULATOR_DELAY_MS: '0',
@@ -119,7 +177,12 @@ beforeAll(async () => {
     json: { storagePathName: 'vault/bench', backupProviderCode: 'Local', daysToKeep: 1 },
   });
   baseline = await startBaseline(pipeline.databaseUrl, pipeline.env.REDIS_URL!, `${testQueuePrefix()}-baseline`, await freePort());
-}, 180_000);
+  // warm-up, not reported: JIT-compiled code paths in every process of both systems
+  const warmUpS = full ? 5 : 1;
+  await postLoad({ url: pipeline.url, token, connections: 10, durationS: warmUpS, backupJobId: 'bench-job' });
+  await postLoad({ url: baseline.acceptUrl, connections: 10, durationS: warmUpS, backupJobId: 'bench-job' });
+  await drained();
+}, 240_000);
 
 afterAll(async () => {
   await baseline?.stop();
@@ -144,8 +207,10 @@ describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
     }
 
     const closedLoop = {
-      linebacker: await sampled('e2e closed loop', () => endToEnd(pipeline.url, { connections: 50 }, linebackerCompletion, token)),
-      baseline: await endToEnd(baseline.acceptUrl, { connections: 50 }, baselineCompletion),
+      linebacker: await profiled('linebacker', () =>
+        sampled('e2e closed loop', () => endToEnd(pipeline.url, { connections: 50 }, linebackerCompletion, token)),
+      ),
+      baseline: await profiled('baseline', () => endToEnd(baseline.acceptUrl, { connections: 50 }, baselineCompletion)),
     };
 
     const fixedRate = [];
@@ -199,6 +264,10 @@ describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
       `Per stage (closed loop, p50 / p99 ms): ${Object.entries(closedLoop.linebacker.completion.stagesMs ?? {})
         .map(([stage, v]) => `${stage} ${v.p50} / ${v.p99}`)
         .join('; ')}`,
+      '',
+      'CPU per finished request, closed loop until drained (ms of CPU; "at most" = cores × 1000 / total):',
+      `- linebacker: ${cpuLine(closedLoop.linebacker.cpuMsPerRequest)}`,
+      `- baseline: ${cpuLine(closedLoop.baseline.cpuMsPerRequest)}`,
       '',
       `Max RSS per app (MB): ${[...maxRss].map(([app, mb]) => `${app} ${mb}`).join(', ')}`,
     ];

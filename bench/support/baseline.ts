@@ -6,6 +6,8 @@ const script = (name: string) => fileURLToPath(new URL(`../baseline/${name}`, im
 
 export interface Baseline {
   acceptUrl: string;
+  /** Its processes by role (`chain stage 0`…`chain stage 3`, `accept server`), for CPU readings. */
+  processes: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startBaseline(databaseUrl: string, redisUrl: string, prefi
   ]);
   return {
     acceptUrl: `http://127.0.0.1:${port}`,
+    processes: Object.fromEntries(children.map((child, i) => [i < 4 ? `chain stage ${i}` : 'accept server', child.pid!])),
     stop: async () => {
       await Promise.all(
         children.map(
