@@ -29,7 +29,7 @@ import { cpuSpent, findPids, readCpu } from './support/process-cpu.js';
 const full = process.env.LINEBACKER_BENCH === 'full';
 const durationS = Number(process.env.LINEBACKER_BENCH_DURATION ?? (full ? 20 : 3));
 const connectionSteps = (process.env.LINEBACKER_BENCH_CONNECTIONS ?? (full ? '10,50,100' : '50')).split(',').map(Number);
-const rateSteps = (process.env.LINEBACKER_BENCH_RATES ?? (full ? '200,400,600,800,1000,1200' : '200')).split(',').map(Number);
+const rateSteps = (process.env.LINEBACKER_BENCH_RATES ?? (full ? '100,150,200,300,400,600,800' : '200')).split(',').map(Number);
 const scale = (process.env.LINEBACKER_BENCH_SCALE ?? '')
   .split(',')
   .filter(Boolean)

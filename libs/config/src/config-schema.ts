@@ -67,7 +67,7 @@ export const configSchema = z
     LINEBACKER_RECEIVER_BATCH_SIZE: z.coerce.number().int().min(1).max(32).default(32),
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: positiveInt.default(60),
     LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
-    LINEBACKER_RECEIVER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(50),
+    LINEBACKER_RECEIVER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(50),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
     /** Set by PM2 in every process it runs. */
