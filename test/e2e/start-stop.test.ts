@@ -20,6 +20,12 @@ describe('npm start / npm stop under PM2 (SPEC §7)', () => {
     const receivers = processes.filter((p) => p.name === 'http-receiver');
     expect(receivers).toHaveLength(2);
     for (const p of receivers) expect(p.pm2_env).toMatchObject({ status: 'online', exec_mode: 'cluster_mode' });
+    // every linebacker app with the V8 heap caps that keep it small under load; Azurite with the
+    // semi-space cap only (issue 6)
+    for (const p of processes) {
+      const expected = p.name === 'azurite' ? ['--max-semi-space-size=8'] : ['--max-old-space-size=96', '--max-semi-space-size=8'];
+      expect(p.pm2_env.node_args, p.name).toEqual(expected);
+    }
 
     const created = await npm(pipeline, 'run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'e2e', '--scopes', 'requests:write,requests:read');
     const client = JSON.parse(created.stdout) as { clientId: string; apiKey: string; scopes: string[] };

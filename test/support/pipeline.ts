@@ -61,12 +61,12 @@ export async function npm(pipeline: PipelineEnv, ...args: string[]): Promise<{ s
 }
 
 /** `pm2 jlist` of this pipeline's daemon. */
-export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pid: number; pm2_env: { status: string; exec_mode: string } }[]> {
+export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[] } }[]> {
   const { stdout } = await run(PM2_BIN, ['jlist'], { cwd: REPO_ROOT, env: pipeline.env });
   // pm2 may print its banner first; the list is the one JSON line
   const json = stdout.split('\n').findLast((line) => line.startsWith('['));
   if (!json) throw new Error(`pm2 jlist printed no list: ${stdout}`);
-  return JSON.parse(json) as { name: string; pid: number; pm2_env: { status: string; exec_mode: string } }[];
+  return JSON.parse(json) as { name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[] } }[];
 }
 
 /** Kills this pipeline's PM2 daemon and its apps whatever state they are in, and removes PM2_HOME. */

@@ -12,6 +12,17 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.http)).toBe(true);
   });
 
+  it('gives the documented performance defaults (issue 6)', () => {
+    const config = loadConfig({});
+    expect(config.heap).toEqual({ maxOldSpaceMb: 96, maxSemiSpaceMb: 8 });
+    expect(config.statusReceiver.batchWaitMs).toBe(50);
+    expect(config.profileDir).toBeUndefined();
+    expect(loadConfig({ LINEBACKER_PROFILE_DIR: '/tmp/profiles', LINEBACKER_MAX_OLD_SPACE_MB: '128' })).toMatchObject({
+      profileDir: '/tmp/profiles',
+      heap: { maxOldSpaceMb: 128 },
+    });
+  });
+
   it('reports every problem at once', () => {
     try {
       loadConfig({
