@@ -31,6 +31,9 @@ const common = {
   merge_logs: true,
   autorestart: true,
   exp_backoff_restart_delay: 200,
+  // no @pm2/io injected into the apps: it wraps every HTTP request for metrics nobody reads here
+  // (/healthz and /metrics are ours; CPU and memory come from the PM2 daemon)
+  pmx: false,
 };
 
 const worker = (name) => ({ ...common, name, script: `apps/${name}/dist/main.js`, exec_mode: 'fork', instances: 1 });
