@@ -1,18 +1,17 @@
-import { replyAction, type ReplyAction, type RequestStatus, type StatusReply } from '@linebacker/domain';
+import { replyAction, type ReplyAction, type RequestForReply, type RequestStatus, type StatusReply } from '@linebacker/domain';
 import type { Queryable } from './pool.js';
 import { preparedStatement } from './prepared-statement.js';
 import { recordTransition, type TransitionGate } from './request-transitions.js';
 
-interface RequestForReply {
-  status: RequestStatus;
+/** What the reply table needs of a request, and what the caller needs besides. */
+interface StoredRequest extends RequestForReply {
   traceId: string;
-  hasBackup: boolean;
   jobExists: boolean;
 }
 
-const readRequest = async (db: Queryable, backupRequestId: string): Promise<RequestForReply | undefined> =>
+const readRequest = async (db: Queryable, backupRequestId: string): Promise<StoredRequest | undefined> =>
   (
-    await db.query<RequestForReply>({
+    await db.query<StoredRequest>({
       ...preparedStatement(`SELECT r.status, r.trace_id AS "traceId",
          EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id) AS "hasBackup",
          EXISTS (SELECT 1 FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS "jobExists"
