@@ -44,10 +44,11 @@ afterAll(async () => {
 /** Fresh, existing status and poison queues (Azure names: lowercase letters, digits, single hyphens). */
 async function interfaceQueues(): Promise<InterfaceQueues> {
   const suffix = randomBytes(6).toString('hex');
-  const queues = createInterfaceQueues(azurite.connectionString, {
-    requests: `requests-${suffix}`,
-    statuses: `statuses-${suffix}`,
-    poison: `poison-${suffix}`,
+  const queues = createInterfaceQueues({
+    connectionString: azurite.connectionString,
+    requestQueue: `requests-${suffix}`,
+    statusQueue: `statuses-${suffix}`,
+    poisonQueue: `poison-${suffix}`,
   });
   await Promise.all([queues.statuses.ensureExists(), queues.poison.ensureExists()]);
   return queues;
@@ -251,10 +252,11 @@ describe('invalid replies (SPEC §4: poison queue, never looping, never dropped)
 
   it('when the poison queue cannot be written, nothing is deleted', async () => {
     const { queues, statusReceived, poll } = await setup();
-    const missing = createInterfaceQueues(azurite.connectionString, {
-      requests: 'unused',
-      statuses: queues.statuses.name,
-      poison: `missing-${randomBytes(6).toString('hex')}`,
+    const missing = createInterfaceQueues({
+      connectionString: azurite.connectionString,
+      requestQueue: 'unused',
+      statusQueue: queues.statuses.name,
+      poisonQueue: `missing-${randomBytes(6).toString('hex')}`,
     }).poison;
     await queues.statuses.send('not json');
     await queues.statuses.send(JSON.stringify(reply()));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineCounters, QUEUES, countersKey, type RequestJobData } from '@linebacker/queues';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
+import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import type { Azurite } from '../support/azurite.js';
 import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
 import { insertJob, insertRequest } from '../support/rows.js';
@@ -84,6 +85,19 @@ describe('GET /healthz (SPEC §5.4)', () => {
     expect(Object.keys(body.queues).sort()).toEqual(['allowed', 'created', 'status-received']);
   });
 
+  it('shows how many messages each interface queue holds (the request queue is not created yet: only the others)', async () => {
+    const statuses = createAzureMessageQueue(azurite.connectionString, 'backup-statuses');
+    await statuses.send('{"one": 1}');
+    await statuses.send('{"two": 2}');
+    await expect
+      .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.interfaceQueues, { timeout: 5000 })
+      .toEqual({ 'backup-statuses': { messages: 2 } });
+    const metrics = parsePrometheus((await call(receiver.url, 'GET', '/metrics', { token: ops.apiKey })).body as string);
+    const depth = metrics.find((family) => family.name === 'linebacker_interface_queue_messages')?.metrics;
+    expect(depth?.map((m) => [m.labels?.queue, Number(m.value)])).toEqual([['backup-statuses', 2]]);
+    for (const message of await statuses.receive(32, 5)) await statuses.delete(message);
+  });
+
   it('exports the same figures and the pipeline counters as Prometheus text at /metrics', async () => {
     expect((await call(receiver.url, 'GET', '/metrics')).status).toBe(401);
     expect((await call(receiver.url, 'GET', '/metrics', { token: writer.apiKey })).status).toBe(403);
@@ -91,6 +105,8 @@ describe('GET /healthz (SPEC §5.4)', () => {
     const counters = new PipelineCounters(redis, countersKey(prefix));
     counters.add('jobs:created:done', 5);
     counters.add('replies:poisoned', 2);
+    counters.add('sends:held-back', 7);
+    counters.add('sends:held-back-ms', 1500);
     await counters.close();
     await expect
       .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.counters?.['replies:poisoned'], { timeout: 5000 })
@@ -110,6 +126,8 @@ describe('GET /healthz (SPEC §5.4)', () => {
     expect(Number(sample('linebacker_dependency_up', { dependency: 'postgres' })?.value)).toBe(1);
     expect(Number(sample('linebacker_step_jobs_total', { step: 'created', outcome: 'done' })?.value)).toBe(5);
     expect(Number(sample('linebacker_replies_total', { kind: 'poisoned' })?.value)).toBe(2);
+    expect(Number(sample('linebacker_interface_sends_held_back_total', {})?.value)).toBe(7);
+    expect(Number(sample('linebacker_interface_sends_held_back_seconds_total', {})?.value)).toBe(1.5);
     const posts = sample('linebacker_http_requests_total', { method: 'POST', route: '/api/v1/backup-requests/', status: '202' });
     expect(Number(posts?.value)).toBeGreaterThanOrEqual(3);
     expect(families.find((family) => family.name === 'linebacker_http_request_duration_seconds')?.type).toBe('HISTOGRAM');

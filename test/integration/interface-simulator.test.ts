@@ -18,10 +18,11 @@ let queues: InterfaceQueues;
 beforeAll(async () => {
   azurite = await startAzurite();
   const suffix = randomBytes(4).toString('hex');
-  queues = createInterfaceQueues(azurite.connectionString, {
-    requests: `sim-requests-${suffix}`,
-    statuses: `sim-statuses-${suffix}`,
-    poison: `sim-poison-${suffix}`,
+  queues = createInterfaceQueues({
+    connectionString: azurite.connectionString,
+    requestQueue: `sim-requests-${suffix}`,
+    statusQueue: `sim-statuses-${suffix}`,
+    poisonQueue: `sim-poison-${suffix}`,
   });
   await Promise.all([queues.requests.ensureExists(), queues.statuses.ensureExists()]);
 });

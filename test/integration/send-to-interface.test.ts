@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERFACE_API_VERSION } from '@linebacker/domain';
-import { createAzureMessageQueue, isInterfaceUnavailable, type MessageQueue } from '@linebacker/interface-queue';
+import { createAzureMessageQueue, createSendWindow, isInterfaceUnavailable, type MessageQueue, type SendWindow } from '@linebacker/interface-queue';
 import type { AllowedJobData } from '@linebacker/queues';
 import { sendToInterface } from '../../apps/send-to-interface/src/send-to-interface.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
@@ -18,6 +18,8 @@ let azurite: Azurite;
 let requests: MessageQueue;
 
 const job = (backupRequestId: string): AllowedJobData => ({ backupRequestId, traceId: 'ignored-the-row-has-its-own' });
+/** A send window that never holds back (the flow-control test below uses a real one). */
+const open: Pick<SendWindow, 'acquire'> = { acquire: async () => () => undefined };
 /** What the worker would store in the BullMQ job; here kept in memory. */
 const memory = () => {
   const remembered: AllowedJobData[] = [];
@@ -49,8 +51,8 @@ describe('send-to-interface (SPEC §4)', () => {
       dataDate: '2026-02-28',
     });
     const { remembered, job: stepJob } = memory();
-    expect(await sendToInterface(job(id), { db: pool, requests }, log, stepJob)).toBe('done');
-    expect(remembered).toEqual([{ ...job(id), messageSent: true }]);
+    expect(await sendToInterface(job(id), { db: pool, requests, window: open }, log, stepJob)).toBe('done');
+    expect(remembered).toEqual([]); // nothing to remember: Sent is recorded
 
     const [message] = await requests.receive(32, 5);
     expect(message).toBeDefined();
@@ -76,14 +78,60 @@ describe('send-to-interface (SPEC §4)', () => {
   it('does nothing for a request that is not Allowed (a repeated job sends no second message)', async () => {
     for (const status of ['Received', 'NotAllowed', 'Sent', 'Succeeded', 'Failed'] as const) {
       const id = await insertRequest(pool, { backupJobId: 'send-job', status });
-      expect(await sendToInterface(job(id), { db: pool, requests }, log, memory().job)).toBe('no-op');
+      expect(await sendToInterface(job(id), { db: pool, requests, window: open }, log, memory().job)).toBe('no-op');
     }
     expect(await requests.receive(32, 1)).toEqual([]);
   });
 
+  it('when recording Sent fails after the send, the job remembers the send, and its retry records Sent without sending again', async () => {
+    const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' });
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    // the read goes to Postgres; the Sent UPDATE meets a connection that just died
+    const dying = { query: ((config: unknown) => (String(JSON.stringify(config)).includes('UPDATE') ? Promise.reject(lost) : pool.query(config as string))) as pg.Pool['query'] };
+    const { remembered, job: stepJob } = memory();
+    await expect(sendToInterface(job(id), { db: dying, requests, window: open }, log, stepJob)).rejects.toBe(lost);
+    expect(remembered).toEqual([{ ...job(id), messageSent: true }]);
+    expect((await statusOf(pool, id)).status).toBe('Allowed');
+
+    expect(await sendToInterface(remembered[0]!, { db: pool, requests, window: open }, log, memory().job)).toBe('done');
+    expect((await statusOf(pool, id)).status).toBe('Sent');
+    const messages = await requests.receive(32, 5);
+    expect(messages.map((m) => (JSON.parse(m.text) as { backupRequestId: string }).backupRequestId)).toEqual([id]);
+    await Promise.all(messages.map((m) => requests.delete(m)));
+  });
+
+  it('holds sends back while the interface queues hold maxDepth messages, and lets them go as the interface takes some', async () => {
+    const ids = await Promise.all(Array.from({ length: 5 }, () => insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' })));
+    let heldBack = 0;
+    const errors: unknown[] = [];
+    const window = createSendWindow({
+      readDepth: () => requests.approximateCount(),
+      maxDepth: 3,
+      sampleMs: 20,
+      onError: (err) => errors.push(err),
+      onHeldBack: () => heldBack++,
+    });
+    const sends = Promise.all(ids.map((id) => sendToInterface(job(id), { db: pool, requests, window }, log, memory().job)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await requests.approximateCount()).toBe(3);
+    expect(window.state()).toEqual({ estimatedDepth: 3, waiting: 2 });
+    const statuses = await Promise.all(ids.map(async (id) => (await statusOf(pool, id)).status));
+    expect(statuses.filter((status) => status === 'Sent')).toHaveLength(3);
+
+    // the interface takes two: the two held back go out
+    const taken = await requests.receive(2, 30);
+    await Promise.all(taken.map((m) => requests.delete(m)));
+    expect(await sends).toEqual(['done', 'done', 'done', 'done', 'done']);
+    expect(heldBack).toBe(2);
+    expect(await requests.approximateCount()).toBe(3);
+    window.stop();
+    expect(errors).toEqual([]);
+    await Promise.all((await requests.receive(32, 5)).map((m) => requests.delete(m)));
+  });
+
   it('records Sent without sending again when the job remembers the message went out', async () => {
     const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' });
-    expect(await sendToInterface({ ...job(id), messageSent: true }, { db: pool, requests }, log, memory().job)).toBe('done');
+    expect(await sendToInterface({ ...job(id), messageSent: true }, { db: pool, requests, window: open }, log, memory().job)).toBe('done');
     expect((await statusOf(pool, id)).status).toBe('Sent');
     expect(await requests.receive(32, 1)).toEqual([]);
   });
@@ -94,7 +142,7 @@ describe('send-to-interface (SPEC §4)', () => {
       azurite.connectionString.replace(`:${azurite.port}/`, `:${await freePort()}/`),
       'requests',
     );
-    const failure = await sendToInterface(job(id), { db: pool, requests: nowhere }, log, memory().job).catch((err: unknown) => err);
+    const failure = await sendToInterface(job(id), { db: pool, requests: nowhere, window: open }, log, memory().job).catch((err: unknown) => err);
     expect(isInterfaceUnavailable(failure)).toBe(true);
     expect((await statusOf(pool, id)).status).toBe('Allowed');
   });

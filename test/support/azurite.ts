@@ -11,6 +11,8 @@ export interface Azurite {
   /** Connection string for the well-known devstoreaccount1 of this Azurite. */
   readonly connectionString: string;
   readonly port: number;
+  /** Azurite's own process id (for CPU readings). */
+  readonly pid: number;
   /** SIGTERM, then SIGKILL after 3 s; resolves once the process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -39,26 +41,39 @@ const WATCHDOG = [
   'process.stdin.unref();',
 ].join(' ');
 
+export interface AzuriteOptions {
+  /**
+   * Keep the data in this folder instead of in memory, with the flags of the embedded Azurite of
+   * `npm start` (ecosystem.config.js): the bench compares linebacker's embedded Azurite with one
+   * started like it.
+   */
+  location?: string;
+  /** Node.js flags for Azurite's process (e.g. the semi-space cap the embedded one has). */
+  nodeArgs?: string[];
+}
+
 /**
- * Starts `azurite-queue --inMemoryPersistence` as a direct child (`node <azurite's queue main.js>`,
+ * Starts `azurite-queue --inMemoryPersistence` (or with a `location`) as a direct child (`node <azurite's queue main.js>`,
  * not npx or the .bin shim, so the pid we signal is Azurite itself) and resolves once it listens.
  * A port taken between freePort() and Azurite's listen is retried on another port.
  */
-export async function startAzurite(): Promise<Azurite> {
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort();
     try {
-      return await startOn(port);
+      return await startOn(port, options);
     } catch (err) {
       if (attempt >= START_ATTEMPTS || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
     }
   }
 }
 
-async function startOn(port: number): Promise<Azurite> {
+async function startOn(port: number, options: AzuriteOptions): Promise<Azurite> {
+  const persistence = options.location ? ['--location', options.location, '--skipApiVersionCheck'] : ['--inMemoryPersistence'];
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       '--import',
       `data:text/javascript,${encodeURIComponent(WATCHDOG)}`,
       azuriteQueueMain(),
@@ -66,7 +81,7 @@ async function startOn(port: number): Promise<Azurite> {
       HOST,
       '--queuePort',
       String(port),
-      '--inMemoryPersistence',
+      ...persistence,
       '--disableTelemetry',
       // no access log per request (the startup lines still come)
       '--silent',
@@ -104,7 +119,7 @@ async function startOn(port: number): Promise<Azurite> {
     await stop();
     throw err;
   }
-  return { connectionString: azuriteConnectionString(HOST, port), port, stop };
+  return { connectionString: azuriteConnectionString(HOST, port), port, pid: child.pid!, stop };
 }
 
 /** The file behind `node_modules/.bin/azurite-queue`: azurite's package.json `bin` entry. */

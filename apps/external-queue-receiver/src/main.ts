@@ -7,11 +7,7 @@ await runApp('external-queue-receiver', async (context) => {
   const { config, logger, onShutdown } = context;
   const counters = openCounters(context);
   const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
-  const { statuses, poison } = createInterfaceQueues(config.interface.connectionString, {
-    requests: config.interface.requestQueue,
-    statuses: config.interface.statusQueue,
-    poison: config.interface.poisonQueue,
-  });
+  const { statuses, poison } = createInterfaceQueues(config.interface);
   await ensureQueuesExist([statuses, poison], 60_000, (err) => logger.info({ err }, 'waiting for the interface queues'));
   const loop = startPollLoop({
     poll: () =>
@@ -27,6 +23,7 @@ await runApp('external-queue-receiver', async (context) => {
     maxIdleMs: config.statusReceiver.maxIdlePollMs,
     fullBatch: config.statusReceiver.batchSize,
     batchWaitMs: config.statusReceiver.batchWaitMs,
+    concurrency: config.statusReceiver.concurrency,
     onError: (err) => logger.warn({ err }, 'polling the interface status queue failed; backing off'),
   });
   onShutdown('status queue polling', () => loop.stop());

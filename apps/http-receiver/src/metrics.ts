@@ -74,6 +74,9 @@ export function createMetrics(health: HealthCache): { router: Router; observeHtt
   snapshotGauge('linebacker_queue_oldest_waiting_age_seconds', 'age of the oldest waiting job', ['queue'], (g) => {
     for (const [queue, stats] of Object.entries(current()?.queues ?? {})) g.set({ queue }, stats.oldestWaitingAgeSeconds ?? 0);
   });
+  snapshotGauge('linebacker_interface_queue_messages', 'messages held by each interface queue, invisible ones included', ['queue'], (g) => {
+    for (const [queue, { messages }] of Object.entries(current()?.interfaceQueues ?? {})) g.set({ queue }, messages);
+  });
   snapshotGauge('linebacker_requests', 'backup requests per status', ['status'], (g) => {
     for (const [status, count] of Object.entries(current()?.requests?.byStatus ?? {})) g.set({ status }, count);
   });
@@ -103,6 +106,8 @@ export function createMetrics(health: HealthCache): { router: Router; observeHtt
   pipelineCounter('linebacker_step_jobs_total', 'jobs per pipeline step and outcome (done, no-op, retried, gave-up)', ['step', 'outcome'], matcher(/^jobs:(.+):(.+)$/, ['step', 'outcome']));
   pipelineCounter('linebacker_step_processing_seconds_total', 'time spent in each step (divide by done + no-op jobs for the mean)', ['step'], matcher(/^ms:(.+)$/, ['step']), 1 / 1000);
   pipelineCounter('linebacker_replies_total', 'interface replies: received, poisoned, and how receive-status applied them', ['kind'], matcher(/^replies:(.+)$/, ['kind']));
+  pipelineCounter('linebacker_interface_sends_held_back_total', 'sends that waited for room in the interface queues (flow control)', [], (field) => (field === 'sends:held-back' ? {} : undefined));
+  pipelineCounter('linebacker_interface_sends_held_back_seconds_total', 'time sends waited for room in the interface queues', [], (field) => (field === 'sends:held-back-ms' ? {} : undefined), 1 / 1000);
   pipelineCounter('linebacker_reconciliation_repairs_total', 'requests reconciliation re-added or timed out', ['repair'], matcher(/^reconcile:(.+)$/, ['repair']));
 
   const observeHttp: RequestHandler = (req, res, next) => {

@@ -367,7 +367,7 @@ const schemas: Record<string, JsonSchema> = {
   HealthSnapshot: {
     type: 'object',
     description: 'What dashboards poll (SPEC §5.4), served from a snapshot refreshed about every second.',
-    required: ['status', 'generatedAt', 'ageMs', 'dependencies', 'pm2', 'queues', 'requests', 'counters'],
+    required: ['status', 'generatedAt', 'ageMs', 'dependencies', 'pm2', 'queues', 'interfaceQueues', 'requests', 'counters'],
     properties: {
       status: {
         type: 'string',
@@ -400,13 +400,22 @@ const schemas: Record<string, JsonSchema> = {
         ],
       },
       queues: { type: 'object', description: 'by BullMQ queue name', additionalProperties: schema('QueueStatistics') },
+      interfaceQueues: {
+        type: 'object',
+        description: 'by interface queue name (requests, statuses, poison): messages held, invisible ones included; empty while the queue service does not answer',
+        additionalProperties: {
+          type: 'object',
+          required: ['messages'],
+          properties: { messages: { type: 'integer', minimum: 0 } },
+        },
+      },
       requests: {
         oneOf: [schema('RequestStatistics'), { type: 'null' }],
         description: 'null while Postgres does not answer',
       },
       counters: {
         type: 'object',
-        description: 'pipeline event totals, e.g. "jobs:check-allowed:done", "replies:poisoned"',
+        description: 'pipeline event totals, e.g. "jobs:check-allowed:done", "replies:poisoned", "sends:held-back"',
         additionalProperties: { type: 'number' },
       },
     },

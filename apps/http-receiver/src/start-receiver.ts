@@ -63,17 +63,13 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
 
   const pm2 = createPm2Reader(config.underPm2);
   onShutdown('pm2 connection', () => pm2.close());
-  const { statuses } = createInterfaceQueues(config.interface.connectionString, {
-    requests: config.interface.requestQueue,
-    statuses: config.interface.statusQueue,
-    poison: config.interface.poisonQueue,
-  });
+  const interfaceQueues = createInterfaceQueues(config.interface);
   const health = startHealthCache({
     collect: () =>
       collectHealth({
         db: pool,
         redis,
-        interfaceQueue: statuses,
+        interfaceQueues: [interfaceQueues.requests, interfaceQueues.statuses, interfaceQueues.poison],
         queues: [createdQueue, allowedQueue, statusReceivedQueue],
         pm2,
         expectedApps: pipelineAppNames(),

@@ -18,6 +18,8 @@ export interface SimulatorSettings {
   maxInFlight?: number;
   /** Pause after a receive that returned a partial batch, so the next one is fuller (default 50 ms). */
   batchWaitMs?: number;
+  /** Most receives at once while requests wait (default 4; one while idle). */
+  concurrency?: number;
   /** Longest pause between polls while the request queue is empty (default 500 ms). */
   maxIdlePollMs?: number;
   /** How long stop() waits for the replies in flight (default 5,000 ms). */
@@ -138,6 +140,7 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
     maxIdleMs: settings.maxIdlePollMs ?? 500,
     fullBatch: batchSize,
     batchWaitMs: settings.batchWaitMs ?? 50,
+    concurrency: settings.concurrency ?? 4,
     onError: (err) => logger.warn({ err, queue: queues.requests.name }, 'cannot receive backup requests, retrying'),
   });
   logger.info(

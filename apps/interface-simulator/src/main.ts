@@ -9,11 +9,7 @@ await runApp('interface-simulator', async ({ config, logger, onShutdown }) => {
   if (!config.simulator.enabled) {
     logger.warn('LINEBACKER_SIMULATOR is off, running anyway: whoever started this process asked for it');
   }
-  const queues = createInterfaceQueues(config.interface.connectionString, {
-    requests: config.interface.requestQueue,
-    statuses: config.interface.statusQueue,
-    poison: config.interface.poisonQueue,
-  });
+  const queues = createInterfaceQueues(config.interface);
   await ensureQueuesExist([queues.requests, queues.statuses], QUEUE_SERVICE_WAIT_MS, (err) =>
     logger.info({ err }, 'waiting for the interface queue service'),
   );

@@ -1,24 +1,34 @@
 import { isDatabaseUnavailable, openPool } from '@linebacker/db';
-import { createInterfaceQueues, ensureQueuesExist, isInterfaceUnavailable } from '@linebacker/interface-queue';
-import { QUEUES, isRedisUnavailable, startStepWorker, type AllowedJobData } from '@linebacker/queues';
+import { createInterfaceQueues, createSendWindow, ensureQueuesExist, isInterfaceUnavailable } from '@linebacker/interface-queue';
+import { QUEUES, isRedisUnavailable, openCounters, startStepWorker, type AllowedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { failUnsent, sendToInterface } from './send-to-interface.js';
 
 await runApp('send-to-interface', async (context) => {
-  const { config } = context;
+  const { config, logger, onShutdown } = context;
   const pool = openPool(context, 'send-to-interface');
-  const { requests } = createInterfaceQueues(config.interface.connectionString, {
-    requests: config.interface.requestQueue,
-    statuses: config.interface.statusQueue,
-    poison: config.interface.poisonQueue,
+  const counters = openCounters(context);
+  const { requests, statuses } = createInterfaceQueues(config.interface);
+  await ensureQueuesExist([requests], 60_000, (err) => logger.info({ err }, 'waiting for the interface queue'));
+  const window = createSendWindow({
+    readDepth: async () => (await Promise.all([requests.approximateCount(), statuses.approximateCount()])).reduce((a, b) => a + b, 0),
+    maxDepth: config.interface.maxDepth,
+    sampleMs: config.interface.depthSampleMs,
+    onError: (err) => logger.debug({ err }, 'could not read the interface queue depth; sends go on'),
+    onHeldBack: (waitedMs) => {
+      counters.add('sends:held-back');
+      counters.add('sends:held-back-ms', waitedMs);
+    },
   });
-  await ensureQueuesExist([requests], 60_000, (err) => context.logger.info({ err }, 'waiting for the interface queue'));
   await startStepWorker<AllowedJobData>(context, {
     queue: QUEUES.allowed,
     concurrency: config.workers.sendToInterface.concurrency,
-    handle: (data, log, job) => sendToInterface(data, { db: pool, requests }, log, job),
+    handle: (data, log, job) => sendToInterface(data, { db: pool, requests, window }, log, job),
+    counters,
     probe: () => Promise.all([pool.query('SELECT 1'), requests.approximateCount()]),
     isConnectionFailure: (err) => isDatabaseUnavailable(err) || isInterfaceUnavailable(err) || isRedisUnavailable(err),
     onGiveUp: (data, reason) => failUnsent(pool, data, reason),
   });
+  // runs before the worker closes (last registered, first run): sends waiting for room go out
+  onShutdown('interface send window', () => window.stop());
 });

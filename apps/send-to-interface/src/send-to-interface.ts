@@ -1,22 +1,25 @@
 import type { Logger } from 'pino';
 import { getBackupRequest, recordTransition, type Queryable } from '@linebacker/db';
 import { outboundMessage } from '@linebacker/domain';
-import type { MessageQueue } from '@linebacker/interface-queue';
+import type { MessageQueue, SendWindow } from '@linebacker/interface-queue';
 import type { AllowedJobData, RequestJobData, StepJob, StepOutcome } from '@linebacker/queues';
 
 export interface SendDeps {
   db: Queryable;
   requests: Pick<MessageQueue, 'send'>;
+  /** Flow control: a send waits here while the interface queues are full (issue 10). */
+  window: Pick<SendWindow, 'acquire'>;
 }
 
 /**
  * send-to-interface (SPEC §4): an Allowed request is sent to the interface request queue, then
- * recorded as Sent.
+ * recorded as Sent. A send first waits for room in the send window, so that while the interface
+ * (or linebacker's own reply intake) is behind, the backlog waits in the `allowed` queue.
  *
- * Duplicates: right after the send, the job remembers it in Redis (one write), so a retry after a
- * failed Sent UPDATE (Postgres down) records Sent without sending again. A second message can only
- * go out if the process dies in the millisecond between the send and that write (or Redis fails
- * just then); the interface dedupes on `backupRequestId`, and a reply that overtakes the Sent
+ * Duplicates: when recording Sent fails (Postgres down) after the send, the job remembers the send
+ * in Redis before it is retried, so the retry records Sent without sending again. A second message
+ * can only go out if the process dies between the send and the Sent commit (or Redis fails just
+ * then); the interface dedupes on `backupRequestId`, and a reply that overtakes the Sent
  * bookkeeping is still applied (Allowed → Succeeded | Failed).
  */
 export async function sendToInterface(
@@ -25,13 +28,23 @@ export async function sendToInterface(
   log: Logger,
   job: StepJob<AllowedJobData>,
 ): Promise<StepOutcome> {
-  const request = await getBackupRequest(deps.db, data.backupRequestId);
-  if (!request || request.status !== 'Allowed') return 'no-op';
-  if (!data.messageSent) {
-    await deps.requests.send(JSON.stringify(outboundMessage(request)));
-    await job.remember({ ...data, messageSent: true });
+  // wait for room before reading: the request is read as it is when its turn comes
+  const sendOver = data.messageSent ? undefined : await deps.window.acquire();
+  let request;
+  try {
+    request = await getBackupRequest(deps.db, data.backupRequestId);
+    if (!request || request.status !== 'Allowed') return 'no-op';
+    if (sendOver) await deps.requests.send(JSON.stringify(outboundMessage(request)));
+  } finally {
+    sendOver?.();
   }
-  const updated = await recordTransition(deps.db, { backupRequestId: request.backupRequestId, to: 'Sent' });
+  let updated;
+  try {
+    updated = await recordTransition(deps.db, { backupRequestId: request.backupRequestId, to: 'Sent' });
+  } catch (err) {
+    if (sendOver) await job.remember({ ...data, messageSent: true });
+    throw err;
+  }
   log.info({ recorded: Boolean(updated) }, 'sent to the backup interface');
   return 'done';
 }

@@ -68,6 +68,9 @@ export const configSchema = z
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: positiveInt.default(60),
     LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
     LINEBACKER_RECEIVER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(50),
+    LINEBACKER_RECEIVER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    LINEBACKER_INTERFACE_MAX_DEPTH: positiveInt.default(300),
+    LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
     /** Set by PM2 in every process it runs. */

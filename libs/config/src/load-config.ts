@@ -28,10 +28,21 @@ export interface Config {
     requestQueue: string;
     statusQueue: string;
     poisonQueue: string;
+    /** Flow control: sends wait while the request and status queues hold this many messages. */
+    maxDepth: number;
+    /** How often send-to-interface reads the queues' depth while it sends. */
+    depthSampleMs: number;
   };
   simulator: { enabled: boolean; failureRatio: number; malformedRatio: number; delayMs: number };
   workers: { checkAllowed: WorkerConfig; sendToInterface: WorkerConfig; receiveStatus: WorkerConfig };
-  statusReceiver: { batchSize: number; visibilityTimeoutSeconds: number; maxIdlePollMs: number; batchWaitMs: number };
+  statusReceiver: {
+    batchSize: number;
+    visibilityTimeoutSeconds: number;
+    maxIdlePollMs: number;
+    batchWaitMs: number;
+    /** Most receives in progress at once while a backlog is waiting (one while idle). */
+    concurrency: number;
+  };
   retry: RetryConfig;
   reconciliation: {
     /** Wait after start before the first pass (startup recovery). */
@@ -143,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestQueue: e.LINEBACKER_INTERFACE_REQUEST_QUEUE,
       statusQueue: e.LINEBACKER_INTERFACE_STATUS_QUEUE,
       poisonQueue: e.LINEBACKER_INTERFACE_POISON_QUEUE ?? `${e.LINEBACKER_INTERFACE_STATUS_QUEUE}-poison`,
+      maxDepth: e.LINEBACKER_INTERFACE_MAX_DEPTH,
+      depthSampleMs: e.LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS,
     },
     simulator: {
       enabled: (e.LINEBACKER_SIMULATOR ?? (embedded ? 'on' : 'off')) === 'on',
@@ -160,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       visibilityTimeoutSeconds: e.LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S,
       maxIdlePollMs: e.LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS,
       batchWaitMs: e.LINEBACKER_RECEIVER_BATCH_WAIT_MS,
+      concurrency: e.LINEBACKER_RECEIVER_CONCURRENCY,
     },
     retry: {
       startMs: e.LINEBACKER_RETRY_START_MS,

@@ -38,17 +38,21 @@ export function createAzureMessageQueue(
   return createQueue(createServiceClient(connectionString, options), queueName, options);
 }
 
+/** Where the three interface queues are (SPEC §4): the storage account and the queue names. */
+export interface InterfaceQueueSettings {
+  connectionString: string;
+  requestQueue: string;
+  statusQueue: string;
+  poisonQueue: string;
+}
+
 /** The three interface queues (SPEC §4), sharing one service client. */
-export function createInterfaceQueues(
-  connectionString: string,
-  names: { requests: string; statuses: string; poison: string },
-  options: AzureMessageQueueOptions = {},
-): InterfaceQueues {
-  const service = createServiceClient(connectionString, options);
+export function createInterfaceQueues(settings: InterfaceQueueSettings, options: AzureMessageQueueOptions = {}): InterfaceQueues {
+  const service = createServiceClient(settings.connectionString, options);
   return {
-    requests: createQueue(service, names.requests, options),
-    statuses: createQueue(service, names.statuses, options),
-    poison: createQueue(service, names.poison, options),
+    requests: createQueue(service, settings.requestQueue, options),
+    statuses: createQueue(service, settings.statusQueue, options),
+    poison: createQueue(service, settings.poisonQueue, options),
   };
 }
 

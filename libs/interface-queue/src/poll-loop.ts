@@ -17,12 +17,22 @@ export interface PollLoopOptions {
   batchWaitMs?: number;
   /** Longest pause after failing polls (the queue service or a dependency is down). */
   maxErrorBackoffMs?: number;
+  /**
+   * Most polls in progress at once (default 1). One poll always runs; while polls come back with
+   * full batches (a backlog is waiting), another one starts beside them, up to this many, and each
+   * extra one ends as soon as it gets less than a full batch. So an idle or lightly loaded queue
+   * costs one receive at a time, and a backlog is drained by several receives at once, whose round
+   * trips and deletes overlap (requires `fullBatch`).
+   */
+  concurrency?: number;
   onError: (err: unknown) => void;
 }
 
 export interface PollLoop {
-  /** Finishes the poll in progress, then stops. */
+  /** Finishes the polls in progress, then stops. */
   stop(): Promise<void>;
+  /** Polls in progress or waiting to poll again now (1 while idle, up to `concurrency`). */
+  readonly pollers: number;
 }
 
 /**
@@ -31,7 +41,8 @@ export interface PollLoop {
  * Why a partial batch waits: against a message queue service every receive is one HTTP round
  * trip whose cost hardly depends on how many messages it returns (Azurite: ~10 ms of its CPU for a
  * receive, ~0.2 ms per message in it). Polling again at once while messages trickle in costs one
- * receive per message; waiting `batchWaitMs` lets them collect, for that much added latency.
+ * receive per message; waiting `batchWaitMs` lets them collect, for that much added latency. A
+ * partial batch also means the queue had nothing more to give: nothing is left waiting meanwhile.
  */
 export function nextPause(
   handled: number,
@@ -46,15 +57,18 @@ export function nextPause(
 }
 
 /**
- * Adaptive polling of an external queue: poll again at once while full batches come, wait
- * batchWaitMs after a partial one; when empty, wait minIdleMs and double up to maxIdleMs; after a
- * failure, back off the same way up to maxErrorBackoffMs. Never throws: every failure goes to
- * onError and the loop goes on.
+ * Adaptive polling of an external queue: poll again at once while full batches come (and add
+ * pollers up to `concurrency` meanwhile), wait batchWaitMs after a partial one; when empty, wait
+ * minIdleMs and double up to maxIdleMs; after a failure, back off the same way up to
+ * maxErrorBackoffMs. Never throws: every failure goes to onError and the loop goes on.
  */
 export function startPollLoop(options: PollLoopOptions): PollLoop {
   const stopping = new AbortController();
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const running = new Set<Promise<void>>();
 
-  const run = async () => {
+  /** The first poller runs until stop(); an extra one only while it keeps getting full batches. */
+  const run = async (extra: boolean) => {
     let pause = 0;
     while (!stopping.signal.aborted) {
       let handled: number;
@@ -64,16 +78,26 @@ export function startPollLoop(options: PollLoopOptions): PollLoop {
         options.onError(err);
         handled = -1;
       }
+      const full = options.fullBatch !== undefined && handled >= options.fullBatch;
+      if (extra && !full) return;
+      if (full && running.size < concurrency && !stopping.signal.aborted) start(true);
       pause = nextPause(handled, pause, options);
       if (pause > 0) await sleep(pause, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   };
-  const running = run();
+  const start = (extra: boolean) => {
+    const poller = run(extra).finally(() => running.delete(poller));
+    running.add(poller);
+  };
+  start(false);
 
   return {
     stop: async () => {
       stopping.abort();
-      await running;
+      while (running.size > 0) await Promise.all([...running]);
+    },
+    get pollers() {
+      return running.size;
     },
   };
 }

@@ -16,6 +16,8 @@ export interface HealthSnapshot {
   dependencies: { postgres: DependencyHealth; redis: DependencyHealth; interfaceQueue: DependencyHealth };
   pm2: Pm2Section;
   queues: Record<string, QueueStatistics>;
+  /** Messages in each interface queue, invisible ones included (empty while it does not answer). */
+  interfaceQueues: Record<string, { messages: number }>;
   requests: RequestStatistics | null;
   /** Pipeline event totals from every process (libs/queues PipelineCounters). */
   counters: Record<string, number>;
@@ -24,7 +26,8 @@ export interface HealthSnapshot {
 export interface HealthSources {
   db: Queryable;
   redis: Redis;
-  interfaceQueue: Pick<MessageQueue, 'approximateCount'>;
+  /** The interface queues (requests, statuses, poison): their depths, and the dependency check. */
+  interfaceQueues: Pick<MessageQueue, 'approximateCount' | 'name'>[];
   queues: Queue[];
   pm2: { read(): Promise<Pm2Section> };
   /** PM2 apps that must have an instance online (from ecosystem.config.js). */
@@ -61,12 +64,25 @@ export function overallStatus(
   return 'ok';
 }
 
+/**
+ * The depth of each interface queue that answers. The queue service counts as down only when none
+ * answers: a queue not created yet (its app has not started) is not an outage.
+ */
+async function interfaceQueueDepths(queues: HealthSources['interfaceQueues']): Promise<HealthSnapshot['interfaceQueues']> {
+  const counts = await Promise.allSettled(queues.map((queue) => queue.approximateCount()));
+  const depths: HealthSnapshot['interfaceQueues'] = {};
+  for (const [i, count] of counts.entries()) if (count.status === 'fulfilled') depths[queues[i]!.name] = { messages: count.value };
+  const failure = counts.find((count) => count.status === 'rejected');
+  if (failure && Object.keys(depths).length === 0) throw failure.reason;
+  return depths;
+}
+
 /** Gathers everything /healthz shows (SPEC §5.4), each source bounded and independent. */
 export async function collectHealth(sources: HealthSources): Promise<HealthSnapshot> {
   const [postgres, redis, interfaceQueue, pm2] = await Promise.all([
     timed(() => sources.db.query('SELECT 1')),
     timed(() => sources.redis.ping()),
-    timed(() => sources.interfaceQueue.approximateCount()),
+    timed(() => interfaceQueueDepths(sources.interfaceQueues)),
     sources.pm2.read(),
   ]);
   const requests = postgres.health.status === 'up' ? await requestStatistics(sources.db).catch(() => null) : null;
@@ -79,10 +95,12 @@ export async function collectHealth(sources: HealthSources): Promise<HealthSnaps
       if (result.status === 'fulfilled') queues[sources.queues[i]!.name] = result.value;
     }
   }
+  const interfaceQueues = interfaceQueue.value ?? {};
   const partial = {
     dependencies: { postgres: postgres.health, redis: redis.health, interfaceQueue: interfaceQueue.health },
     pm2,
     queues,
+    interfaceQueues,
     requests,
     counters,
   };
