@@ -1,8 +1,12 @@
-import { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUES, type RequestJobData } from '@linebacker/queues';
+import { findRequestsInStatus, recordTransition } from '@linebacker/db';
+import { PipelineCounters, QUEUES, countersKey, readCounters, type RequestJobData } from '@linebacker/queues';
+import { readdMissing, reconcile } from '../../apps/http-receiver/src/reconcile.js';
 import { RECONCILIATION_LOCK_KEY } from '../../apps/http-receiver/src/start-receiver.js';
 import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
@@ -21,6 +25,32 @@ const fastReconciliation = (prefix: string) => ({
   LINEBACKER_RECONCILE_GRACE_MS: '0',
   LINEBACKER_REPLY_TIMEOUT_MS: '1000',
 });
+
+/** An Allowed request that check-allowed moved a minute ago (so past any reconciliation grace). */
+async function insertAllowedRequest(db: pg.Pool): Promise<string> {
+  const id = await insertRequest(db, { backupJobId: 'reconcile-job', status: 'Allowed' });
+  await db.query(`UPDATE backup_requests SET checked_at = now() - interval '1 minute' WHERE backup_request_id = $1`, [id]);
+  return id;
+}
+
+const addJob = (queue: Queue<RequestJobData>, id: string) => queue.add(queue.name, { backupRequestId: id, traceId: 't' }, { jobId: id });
+
+/**
+ * Takes the next waiting job of `worker`'s queue as a step worker does, runs `step` (the step's
+ * commit), then ends the job as `end`.
+ */
+async function runNextJob(
+  worker: Worker<RequestJobData>,
+  end: 'completed' | 'failed',
+  step: () => Promise<unknown> = async () => {},
+): Promise<void> {
+  const token = randomUUID();
+  const job = await worker.getNextJob(token);
+  if (!job) throw new Error(`no waiting job in ${worker.name}`);
+  await step();
+  if (end === 'completed') await job.moveToCompleted('done', token, false);
+  else await job.moveToFailed(new Error('stalled more than allowable limit'), token, false);
+}
 
 /** Backend pids holding the reconciliation lock in this database. */
 async function lockHolders(): Promise<number[]> {
@@ -53,8 +83,7 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
     const received = await insertRequest(pool, { backupJobId: 'reconcile-job' });
     const queued = await insertRequest(pool, { backupJobId: 'reconcile-job' });
     await created.add(QUEUES.created, { backupRequestId: queued, traceId: 't' }, { jobId: queued, delay: 60_000 });
-    const allowedId = await insertRequest(pool, { backupJobId: 'reconcile-job', status: 'Allowed' });
-    await pool.query(`UPDATE backup_requests SET checked_at = now() - interval '1 minute' WHERE backup_request_id = $1`, [allowedId]);
+    const allowedId = await insertAllowedRequest(pool);
     const sent = await insertRequest(pool, { backupJobId: 'reconcile-job', status: 'Sent' });
     await pool.query(`UPDATE backup_requests SET sent_at = now() - interval '1 hour' WHERE backup_request_id = $1`, [sent]);
 
@@ -120,6 +149,86 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
     } finally {
       await first.close();
       await second?.close();
+    }
+  });
+
+  it('re-adds only requests still in their status after their job was seen ended, not those a step moved on meanwhile', async () => {
+    const prefix = testQueuePrefix();
+    const allowed = new Queue<RequestJobData>(QUEUES.allowed, { connection: redis, prefix });
+    const worker = new Worker<RequestJobData>(QUEUES.allowed, null, { connection: redis, prefix });
+    try {
+      const ids = await Promise.all([1, 2, 3, 4, 5].map(() => insertAllowedRequest(pool)));
+      const [raced, completed, failed, missing, pending] = ids as [string, string, string, string, string];
+      // stranded: their jobs ended while the requests stayed Allowed
+      await addJob(allowed, completed);
+      await runNextJob(worker, 'completed');
+      await addJob(allowed, failed);
+      await runNextJob(worker, 'failed');
+      await addJob(allowed, raced);
+
+      // the pass takes its snapshot while raced's job still waits in the backlog...
+      const snapshot = (await findRequestsInStatus(pool, 'Allowed', new Date(), 1000)).filter((request) =>
+        ids.includes(request.backupRequestId),
+      );
+      expect(snapshot).toHaveLength(5);
+      // ...then send-to-interface runs that job: it commits Sent, then the job completes
+      await runNextJob(worker, 'completed', () => recordTransition(pool, { backupRequestId: raced, to: 'Sent' }));
+      await addJob(allowed, pending);
+
+      expect(await readdMissing(allowed, pool, 'Allowed', snapshot)).toBe(3);
+      expect(await allowed.getJobState(raced)).toBe('completed');
+      for (const id of [completed, failed, missing, pending]) expect(await allowed.getJobState(id)).toBe('waiting');
+      expect(await allowed.getJobCounts('waiting', 'completed', 'failed')).toEqual({ waiting: 4, completed: 1, failed: 0 });
+      expect((await statusOf(pool, raced)).status).toBe('Sent');
+    } finally {
+      await worker.close();
+      await allowed.close();
+    }
+  });
+
+  it('a pass re-adds the jobs that ended while their requests stayed Received or Allowed, and counts them', async () => {
+    // a database of its own: the tests above leave Received and Allowed requests behind
+    const own = await createTestDatabase();
+    const ownPool = new pg.Pool({ connectionString: own.databaseUrl, max: 2 });
+    const prefix = testQueuePrefix();
+    const created = new Queue<RequestJobData>(QUEUES.created, { connection: redis, prefix });
+    const allowed = new Queue<RequestJobData>(QUEUES.allowed, { connection: redis, prefix });
+    const createdWorker = new Worker<RequestJobData>(QUEUES.created, null, { connection: redis, prefix });
+    const allowedWorker = new Worker<RequestJobData>(QUEUES.allowed, null, { connection: redis, prefix });
+    const counters = new PipelineCounters(redis, countersKey(prefix));
+    try {
+      await insertJob(ownPool, { backupJobId: 'reconcile-job' });
+      const received = await insertRequest(ownPool, { backupJobId: 'reconcile-job' });
+      await addJob(created, received);
+      await runNextJob(createdWorker, 'failed');
+      const allowedId = await insertAllowedRequest(ownPool);
+      await addJob(allowed, allowedId);
+      await runNextJob(allowedWorker, 'completed');
+
+      const result = await reconcile({
+        db: ownPool,
+        created,
+        allowed,
+        graceMs: 0,
+        batchSize: 1000,
+        replyTimeoutMs: 60_000,
+        log: pino({ level: 'silent' }),
+        counters,
+      });
+
+      expect(result).toEqual({ readdedCreated: 1, readdedAllowed: 1, timedOut: 0 });
+      expect(await created.getJobState(received)).toBe('waiting');
+      expect(await allowed.getJobState(allowedId)).toBe('waiting');
+      await counters.flush();
+      expect(await readCounters(redis, countersKey(prefix))).toMatchObject({ 'reconcile:readded:created': 1, 'reconcile:readded:allowed': 1 });
+    } finally {
+      await counters.close();
+      await createdWorker.close();
+      await allowedWorker.close();
+      await created.close();
+      await allowed.close();
+      await ownPool.end();
+      await own.drop();
     }
   });
 });

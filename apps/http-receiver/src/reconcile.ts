@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { failUnanswered, findRequestsInStatus, type Queryable, type StrandedRequest } from '@linebacker/db';
+import { failUnanswered, findRequestsInStatus, requestsStillInStatus, type Queryable, type StrandedRequest } from '@linebacker/db';
+import type { RequestStatus } from '@linebacker/domain';
 import type { PipelineCounters, RequestQueue } from '@linebacker/queues';
 
 export interface ReconcileDeps {
@@ -21,43 +22,82 @@ export interface ReconcileResult {
 
 export const NO_REPLY_REASON = 'no reply from backup interface';
 
+type ReconciledStatus = Extract<RequestStatus, 'Received' | 'Allowed'>;
+
+/** A request of the snapshot whose job is not pending: missing from the queue, or ended. */
+interface JoblessRequest extends StrandedRequest {
+  jobEnded: boolean;
+}
+
 /**
- * Puts back the job of each request whose job is missing from its queue (or ended while the
- * request still waits for that step), so that a crash between COMMIT and add, a Redis restart or a
- * FLUSHALL heals by itself. Postgres decides: only requests still Received / Allowed are looked at,
- * and a job that is waiting, active or delayed is left alone, so no duplicate job is ever made.
+ * Puts back the job of each request of `snapshot` (read in `status`) whose job is missing from its
+ * queue, or ended while the request still waits for that step, so that a crash between COMMIT and
+ * add, a Redis restart or a FLUSHALL heals by itself. A job that is waiting, active, delayed,
+ * prioritized or waiting for children is left alone, so no duplicate job is ever made. Returns how
+ * many jobs it added.
  */
-async function readdMissing(queue: RequestQueue, requests: StrandedRequest[]): Promise<number> {
-  const jobs = await Promise.all(requests.map((request) => queue.getJob(request.backupRequestId)));
-  const missing: StrandedRequest[] = [];
-  for (const [i, job] of jobs.entries()) {
-    const request = requests[i]!;
-    if (!job) {
-      missing.push(request);
-    } else if ((await job.isCompleted()) || (await job.isFailed())) {
-      await job.remove();
-      missing.push(request);
+export async function readdMissing(
+  queue: RequestQueue,
+  db: Queryable,
+  status: ReconciledStatus,
+  snapshot: StrandedRequest[],
+): Promise<number> {
+  const jobless = await withoutPendingJob(queue, snapshot);
+  const stranded = await stillInStatus(db, status, jobless);
+  if (stranded.length > 0) await readd(queue, stranded);
+  return stranded.length;
+}
+
+/**
+ * The requests whose job is missing or ended. One getJobState (one script) per job, all issued at
+ * once: they travel pipelined on the queue's connection instead of one round trip after another.
+ */
+async function withoutPendingJob(queue: RequestQueue, requests: StrandedRequest[]): Promise<JoblessRequest[]> {
+  const states = await Promise.all(requests.map((request) => queue.getJobState(request.backupRequestId)));
+  return requests.flatMap((request, i): JoblessRequest[] => {
+    switch (states[i]) {
+      case 'unknown':
+        return [{ ...request, jobEnded: false }];
+      case 'completed':
+      case 'failed':
+        return [{ ...request, jobEnded: true }];
+      default:
+        return [];
     }
-  }
-  if (missing.length > 0) {
-    await queue.addBulk(
-      missing.map((request) => ({
-        name: queue.name,
-        data: { backupRequestId: request.backupRequestId, traceId: request.traceId, receivedAt: request.receivedAt.toISOString() },
-        opts: { jobId: request.backupRequestId },
-      })),
-    );
-  }
-  return missing.length;
+  });
+}
+
+/**
+ * Those of `requests` that are still in `status`, read after their jobs' states. A step commits its
+ * transition before its job completes, so a request still in the old status after its job was seen
+ * completed is really stranded; one that moved on since the snapshot was finished by its step while
+ * this pass looked (common under load, when the backlog is long) and must not get a job again.
+ */
+async function stillInStatus(db: Queryable, status: ReconciledStatus, requests: JoblessRequest[]): Promise<JoblessRequest[]> {
+  if (requests.length === 0) return [];
+  const still = new Set(await requestsStillInStatus(db, requests.map((request) => request.backupRequestId), status));
+  return requests.filter((request) => still.has(request.backupRequestId));
+}
+
+/** Adds the jobs again (jobId = request id), first removing ended ones so that their id is free. */
+async function readd(queue: RequestQueue, requests: JoblessRequest[]): Promise<void> {
+  await Promise.all(requests.filter((request) => request.jobEnded).map((request) => queue.remove(request.backupRequestId)));
+  await queue.addBulk(
+    requests.map((request) => ({
+      name: queue.name,
+      data: { backupRequestId: request.backupRequestId, traceId: request.traceId, receivedAt: request.receivedAt.toISOString() },
+      opts: { jobId: request.backupRequestId },
+    })),
+  );
 }
 
 /** One reconciliation pass (SPEC §6): re-add stranded Received and Allowed requests, time out Sent ones. */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const before = new Date(Date.now() - deps.graceMs);
   const received = await findRequestsInStatus(deps.db, 'Received', before, deps.batchSize);
-  const readdedCreated = await readdMissing(deps.created, received);
+  const readdedCreated = await readdMissing(deps.created, deps.db, 'Received', received);
   const allowed = await findRequestsInStatus(deps.db, 'Allowed', before, deps.batchSize);
-  const readdedAllowed = await readdMissing(deps.allowed, allowed);
+  const readdedAllowed = await readdMissing(deps.allowed, deps.db, 'Allowed', allowed);
   const timedOut = (await failUnanswered(deps.db, deps.replyTimeoutMs, NO_REPLY_REASON, deps.batchSize)).length;
   const result = { readdedCreated, readdedAllowed, timedOut };
   deps.counters?.add('reconcile:readded:created', readdedCreated);

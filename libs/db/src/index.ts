@@ -11,6 +11,6 @@ export * from './idempotency-repository.js';
 export { recordTransition, getBackupRequest, getRequestWithJob, type Transition } from './request-transitions.js';
 export { applyStatusReply } from './status-replies.js';
 export { openPool } from './open-pool.js';
-export { findRequestsInStatus, failUnanswered, type StrandedRequest } from './reconciliation-queries.js';
+export { findRequestsInStatus, requestsStillInStatus, failUnanswered, type StrandedRequest } from './reconciliation-queries.js';
 export { AdvisoryLeadership } from './advisory-leadership.js';
 export { requestStatistics, type RequestStatistics } from './request-statistics.js';

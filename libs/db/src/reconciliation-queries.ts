@@ -28,6 +28,22 @@ export async function findRequestsInStatus(
 }
 
 /**
+ * Of the requests `ids`, the ids of those still in `status` now (one query), for reconciliation to
+ * re-read the candidates of its snapshot after it has looked at their jobs.
+ */
+export async function requestsStillInStatus(
+  db: Queryable,
+  ids: string[],
+  status: Extract<RequestStatus, 'Received' | 'Allowed'>,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT backup_request_id AS id FROM backup_requests WHERE backup_request_id = ANY($1) AND status = $2`,
+    [ids, status],
+  );
+  return rows.map((row) => row.id);
+}
+
+/**
  * Sent requests without a reply for `timeoutMs` become Failed with `reason` (SPEC §6), in one
  * statement with their history rows. A later success reply still wins (Failed → Succeeded).
  */
