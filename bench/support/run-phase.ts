@@ -1,0 +1,107 @@
+import { completion, completionsOverTime, finishedRequests, openRequests, type Completion } from './figures.js';
+import { closedLoop, offerLoad, type OfferedLoadResult } from './offered-load.js';
+import { cpuSpent, readCpu } from './process-cpu.js';
+import { BACKUP_JOB, type BenchSystem } from './systems.js';
+
+/** What a run offers: a smooth fixed rate, or a closed loop of `connections` clients. */
+export type Load = { ratePerSecond: number; durationS: number } | { connections: number; durationS: number };
+
+export interface DepthSample {
+  /** Seconds since the load began. */
+  t: number;
+  depths: Record<string, number>;
+}
+
+export interface PhaseResult {
+  system: BenchSystem['name'];
+  /** One result per load, in the order they were offered. */
+  loads: OfferedLoadResult[];
+  /**
+   * Over the measured window of the last load: its last two thirds by default (the first third of
+   * a cold start is its warm-up), or `window` seconds from that load's start.
+   */
+  completion: Completion;
+  /** Completions per second in 5-second buckets from the start of the first load. */
+  completionsPerSecond: number[];
+  /** Whether every accepted request reached the end within the drain time after the load. */
+  drained: boolean;
+  drainS: number;
+  /** CPU ms per finished request by process group, and `total`, from the start of the load until drained. */
+  cpuMsPerRequest: Record<string, number>;
+  maxDepths: Record<string, number>;
+  samples: DepthSample[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * Offers `loads` one after the other to a started system, then waits for it to drain (at most
+ * `drainTimeoutS`), reading queue depths every second meanwhile.
+ */
+export async function runPhase(
+  system: BenchSystem,
+  loads: Load[],
+  options: { drainTimeoutS?: number; window?: [fromS: number, toS: number] } = {},
+): Promise<PhaseResult> {
+  const drainTimeoutS = options.drainTimeoutS ?? 120;
+  const groupsBefore = await system.processGroups();
+  const cpuBefore = await readCpu(Object.values(groupsBefore).flat());
+  const finishedBefore = await finishedRequests(system.db, system.table);
+  const started = Date.now();
+
+  const samples: DepthSample[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const depths = await system.depths().catch(() => ({}));
+      samples.push({ t: Math.round((Date.now() - started) / 100) / 10, depths });
+      await sleep(1000);
+    }
+  })();
+
+  const target = { url: system.url, token: system.token, backupJobId: BACKUP_JOB };
+  const results: OfferedLoadResult[] = [];
+  let lastStarted = started;
+  for (const load of loads) {
+    lastStarted = Date.now();
+    results.push('ratePerSecond' in load ? await offerLoad({ ...target, ...load }) : await closedLoop({ ...target, ...load }));
+  }
+  const last = loads.at(-1)!;
+  const loadEnded = Date.now();
+  let open = await openRequests(system.db, system.table);
+  while (open > 0 && Date.now() - loadEnded < drainTimeoutS * 1000) {
+    await sleep(500);
+    open = await openRequests(system.db, system.table);
+  }
+  const drainS = Math.round((Date.now() - loadEnded) / 100) / 10;
+  sampling = false;
+  await sampler;
+
+  const groups = await system.processGroups();
+  const cpuAfter = await readCpu(Object.values(groups).flat());
+  const finished = Math.max(1, (await finishedRequests(system.db, system.table)) - finishedBefore);
+  const perGroup = Object.entries(groups)
+    .map(([name, pids]) => [name, round2((cpuSpent(cpuBefore, cpuAfter, pids) * 1000) / finished)] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const total = round2(perGroup.reduce((sum, [, ms]) => sum + ms, 0));
+
+  const [fromS, toS] = options.window ?? [last.durationS / 3, last.durationS];
+  const from = new Date(lastStarted + fromS * 1000);
+  const to = new Date(lastStarted + toS * 1000);
+  const maxDepths: Record<string, number> = {};
+  for (const sample of samples) {
+    for (const [queue, depth] of Object.entries(sample.depths)) maxDepths[queue] = Math.max(maxDepths[queue] ?? 0, depth);
+  }
+  return {
+    system: system.name,
+    loads: results,
+    completion: await completion(system.db, system.table, from, to),
+    completionsPerSecond: await completionsOverTime(system.db, system.table, new Date(started), 5),
+    drained: open === 0,
+    drainS,
+    cpuMsPerRequest: { ...Object.fromEntries(perGroup), total },
+    maxDepths,
+    samples,
+  };
+}
