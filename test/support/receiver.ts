@@ -46,11 +46,12 @@ export async function startTestReceiver(env: Record<string, string>): Promise<Te
 /**
  * A receiver whose interface queue is an Azurite of its own, with the status queue in place (the
  * external-queue-receiver creates it in a real pipeline) and a fast /healthz refresh: for the tests
- * of /healthz and of the pages that show it.
+ * of /healthz, of what is decided from it, and of the pages that show it. `env` goes on top.
  */
 export async function startReceiverWithAzurite(
   databaseUrl: string,
   queuePrefix: string,
+  env: Record<string, string> = {},
 ): Promise<{ receiver: TestReceiver; azurite: Azurite }> {
   const azurite = await startAzurite();
   await createAzureMessageQueue(azurite.connectionString, 'backup-statuses').ensureExists();
@@ -60,6 +61,7 @@ export async function startReceiverWithAzurite(
     LINEBACKER_QUEUE_PREFIX: queuePrefix,
     AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
     LINEBACKER_HEALTH_REFRESH_MS: '200',
+    ...env,
   });
   return { receiver, azurite };
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { getBackupRequestWithHistory, listBackupRequests, type Pool } from '@linebacker/db';
 import { BACKUP_JOB_ID_PATTERN, REQUEST_STATUSES, validateWith } from '@linebacker/domain';
@@ -50,10 +50,11 @@ const listQuerySchema = z.object({
 const readOwn = requireScope('requests:read');
 const readAll = requireScope(OPS_SCOPE);
 
-export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool }): Router {
+/** `admissionControl` runs before a POST's body is read (admission-middleware.ts); reads stay open. */
+export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool; admissionControl: RequestHandler }): Router {
   const router = Router();
 
-  router.post('/', requireScope('requests:write'), jsonBody, async (req, res) => {
+  router.post('/', requireScope('requests:write'), deps.admissionControl, jsonBody, async (req, res) => {
     const result = await acceptBackupRequest(deps, {
       requesterId: principalOf(res).clientId,
       body: req.body as unknown,

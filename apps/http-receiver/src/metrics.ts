@@ -6,12 +6,13 @@ import type { HealthCache } from './health/health-cache.js';
 /**
  * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
  * from the same cached snapshot at scrape time (so scraping adds no load on Redis, Postgres or PM2),
- * this process's HTTP rate and latency and Node.js runtime metrics, and the pipeline counters every
- * app adds to Redis (jobs per step and outcome, processing time, retries, poison messages,
- * reconciliation repairs). With several receiver instances each scrape reaches one of them: HTTP
- * and runtime series describe that instance (label `pid`); pipeline-wide series are the same in all.
+ * this process's HTTP rate and latency, the new requests it refused under overload (admission.ts)
+ * and Node.js runtime metrics, and the pipeline counters every app adds to Redis (jobs per step and
+ * outcome, processing time, retries, poison messages, reconciliation repairs). With several receiver
+ * instances each scrape reaches one of them: HTTP and runtime series describe that instance (label
+ * `pid`); pipeline-wide series are the same in all.
  */
-export function createMetrics(health: HealthCache): { router: Router; observeHttp: RequestHandler } {
+export function createMetrics(health: HealthCache): { router: Router; observeHttp: RequestHandler; countRefusedOverload: () => void } {
   const registry = new Registry();
   registry.setDefaultLabels({ pid: String(process.pid) });
   collectDefaultMetrics({ register: registry });
@@ -27,6 +28,11 @@ export function createMetrics(health: HealthCache): { router: Router; observeHtt
     help: 'HTTP request latency',
     labelNames: ['method', 'route'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const refusedOverload = new Counter({
+    name: 'linebacker_http_requests_refused_overload_total',
+    help: 'new backup requests this process refused with 503 because the pipeline was overloaded (admission control)',
     registers: [registry],
   });
 
@@ -125,5 +131,5 @@ export function createMetrics(health: HealthCache): { router: Router; observeHtt
   router.get('/metrics', requireScope('ops:read'), async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  return { router, observeHttp };
+  return { router, observeHttp, countRefusedOverload: () => refusedOverload.inc() };
 }

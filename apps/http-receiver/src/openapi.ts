@@ -367,7 +367,7 @@ const schemas: Record<string, JsonSchema> = {
   HealthSnapshot: {
     type: 'object',
     description: 'What dashboards poll (SPEC §5.4), served from a snapshot refreshed about every second.',
-    required: ['status', 'generatedAt', 'ageMs', 'dependencies', 'pm2', 'queues', 'interfaceQueues', 'requests', 'counters'],
+    required: ['status', 'generatedAt', 'ageMs', 'dependencies', 'pm2', 'queues', 'interfaceQueues', 'requests', 'counters', 'admission'],
     properties: {
       status: {
         type: 'string',
@@ -417,6 +417,15 @@ const schemas: Record<string, JsonSchema> = {
         type: 'object',
         description: 'pipeline event totals, e.g. "jobs:check-allowed:done", "replies:poisoned", "sends:held-back"',
         additionalProperties: { type: 'number' },
+      },
+      admission: {
+        type: 'object',
+        description: 'whether this receiver takes new backup requests on this snapshot (503 pipeline-overloaded when not)',
+        required: ['accepting', 'reason'],
+        properties: {
+          accepting: { type: 'boolean' },
+          reason: nullable('string', { description: 'why not, e.g. "the pipeline is 185 s behind (…)"; null while accepting' }),
+        },
       },
     },
   },
@@ -519,7 +528,10 @@ export const openApiDocument: OpenApiDocument = {
         summary: 'Ask for a backup',
         description:
           'Answers 202 once the request is committed (it then moves through the pipeline on its own), or 200 with the ' +
-          'existing request when an equal one (same client, job, date and location) is not NotAllowed or Failed.',
+          'existing request when an equal one (same client, job, date and location) is not NotAllowed or Failed. ' +
+          'While the pipeline is far behind (too many jobs waiting, or the oldest waiting too long: `/healthz` ' +
+          '`admission`), new requests are refused with 503 `urn:linebacker:problem:pipeline-overloaded` and ' +
+          '`Retry-After`, before the body is read; reads stay open.',
         tags: ['requests'],
         parameters: [ref('parameters', 'IdempotencyKey')],
         requestBody: { required: true, description: `JSON, at most ${BODY_LIMIT_BYTES} bytes`, content: json(schema('BackupRequestInput')) },
@@ -536,6 +548,12 @@ export const openApiDocument: OpenApiDocument = {
           '413': ref('responses', 'PayloadTooLarge'),
           '415': ref('responses', 'UnsupportedMediaType'),
           '422': problem('the Idempotency-Key was already used with a different body'),
+          '503': problem(
+            'Postgres or the identity provider is unavailable (`database-unavailable`, `identity-provider-unavailable`), ' +
+              'or the pipeline is overloaded (`pipeline-overloaded`: the detail says how far behind it is); retry after ' +
+              '`Retry-After` seconds',
+            { 'Retry-After': ref('headers', 'RetryAfter') },
+          ),
         },
       }),
       get: authenticated(['requests:read', 'ops:read'], {
@@ -642,8 +660,8 @@ export const openApiDocument: OpenApiDocument = {
         operationId: 'healthz',
         summary: 'Health for dashboards',
         description:
-          'Dependencies with latency, PM2 apps, BullMQ queue counts and request counts, from a snapshot at most about a ' +
-          'second old, so polling costs Redis, Postgres and PM2 nothing.',
+          'Dependencies with latency, PM2 apps, BullMQ queue counts, request counts and whether new requests are ' +
+          'admitted, from a snapshot at most about a second old, so polling costs Redis, Postgres and PM2 nothing.',
         tags: ['operations'],
         responses: {
           '200': response('status ok or degraded', schema('HealthSnapshot')),

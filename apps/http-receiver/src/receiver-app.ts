@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { Config } from '@linebacker/config';
 import type { Pool } from '@linebacker/db';
 import type { Redis, RequestQueue } from '@linebacker/queues';
+import { decideAdmission, type AdmissionLimits } from './admission.js';
+import { refuseWhenOverloaded } from './admission-middleware.js';
 import { createAuthenticator } from './authenticate.js';
 import { requireToken } from './auth-middleware.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
@@ -11,6 +13,7 @@ import { backupRequestsRoutes } from './backup-requests-routes.js';
 import { browserSessionRoutes, redirectBrowsersToSignIn } from './browser-session.js';
 import { DASHBOARD_STYLESHEET, dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import type { HealthSnapshot } from './health/collect-health.js';
 import type { HealthCache } from './health/health-cache.js';
 import { healthzRoutes } from './health/healthz-route.js';
 import { createMetrics } from './metrics.js';
@@ -29,6 +32,7 @@ export interface ReceiverDeps {
   health: HealthCache;
   logger: Logger;
   http: Config['http'];
+  admission: AdmissionLimits;
   isShuttingDown: () => boolean;
 }
 
@@ -67,7 +71,8 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.use(requireToken(authenticate));
   app.use(redirectBrowsersToSignIn);
   app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
-  app.use(healthzRoutes(deps.health));
+  const admissionOf = (snapshot: HealthSnapshot | undefined) => decideAdmission(snapshot, deps.admission, Date.now());
+  app.use(healthzRoutes(deps.health, admissionOf));
   app.use(metrics.router);
   app.use(openApiRoutes());
   app.use(
@@ -78,6 +83,11 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
       createdQueue: deps.createdQueue,
       enqueueTimeoutMs: deps.http.enqueueTimeoutMs,
       logger: deps.logger,
+      admissionControl: refuseWhenOverloaded({
+        admission: () => admissionOf(deps.health.current()),
+        retryAfterSeconds: deps.http.retryAfterSeconds,
+        onRefused: metrics.countRefusedOverload,
+      }),
     }),
   );
   app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));

@@ -84,7 +84,18 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   onShutdown('health cache', () => health.stop());
 
   const queues = [createdQueue, allowedQueue, statusReceivedQueue];
-  const app = createReceiverApp({ pool, redis, createdQueue, queues, health, logger, http: config.http, isShuttingDown });
+  const app = createReceiverApp({
+    pool,
+    redis,
+    createdQueue,
+    queues,
+    health,
+    logger,
+    http: config.http,
+    // well above a slow but working refresh (the interface queue's probe alone may take 15 s)
+    admission: { ...config.admission, staleAfterMs: Math.max(60_000, 10 * config.health.refreshMs) },
+    isShuttingDown,
+  });
   const server = await listen(app, config.http.host, config.http.port);
   onShutdown('http server', () => closeServer(server));
   const { port } = server.address() as AddressInfo;

@@ -21,6 +21,13 @@ export interface Config {
     authCacheMs: number;
     jwt: JwtConfig | undefined;
   };
+  /** When the receiver refuses new requests (503) because the pipeline is far behind; 0 turns a rule off. */
+  admission: {
+    /** Jobs waiting in `created`, `allowed` and `status-received` together. */
+    maxBacklog: number;
+    /** Age of the oldest waiting job in `created` or `status-received`. */
+    maxWaitSeconds: number;
+  };
   interface: {
     connectionString: string;
     /** Set when no AZURE_STORAGE_CONNECTION_STRING is given: Azurite is started under PM2. */
@@ -146,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authCacheMs: e.LINEBACKER_AUTH_CACHE_MS,
       jwt,
     },
+    admission: { maxBacklog: e.LINEBACKER_ADMISSION_MAX_BACKLOG, maxWaitSeconds: e.LINEBACKER_ADMISSION_MAX_WAIT_S },
     interface: {
       connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString('127.0.0.1', e.LINEBACKER_AZURITE_PORT),
       embeddedAzurite: embedded

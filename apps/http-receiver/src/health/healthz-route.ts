@@ -1,9 +1,14 @@
 import { Router } from 'express';
+import type { Admission } from '../admission.js';
 import { requireScope } from '../auth-middleware.js';
+import type { HealthSnapshot } from './collect-health.js';
 import type { HealthCache } from './health-cache.js';
 
-/** GET /healthz (scope ops:read): the cached snapshot, 503 while it is `down` or not yet taken. */
-export function healthzRoutes(cache: HealthCache): Router {
+/**
+ * GET /healthz (scope ops:read): the cached snapshot, 503 while it is `down` or not yet taken, with
+ * whether this receiver takes new requests on that snapshot (admission.ts).
+ */
+export function healthzRoutes(cache: HealthCache, admissionOf: (snapshot: HealthSnapshot) => Admission): Router {
   const router = Router();
   router.get('/healthz', requireScope('ops:read'), (_req, res) => {
     const snapshot = cache.current();
@@ -12,7 +17,7 @@ export function healthzRoutes(cache: HealthCache): Router {
       return;
     }
     const ageMs = Date.now() - Date.parse(snapshot.generatedAt);
-    res.status(snapshot.status === 'down' ? 503 : 200).json({ ...snapshot, ageMs });
+    res.status(snapshot.status === 'down' ? 503 : 200).json({ ...snapshot, ageMs, admission: admissionOf(snapshot) });
   });
   return router;
 }

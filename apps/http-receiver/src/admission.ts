@@ -1,0 +1,60 @@
+import { QUEUES } from '@linebacker/queues';
+import type { HealthSnapshot } from './health/collect-health.js';
+
+/**
+ * Admission control (SPEC §6 "Overload", README "Reliability"): whether the receiver takes new
+ * backup requests, decided from the /healthz snapshot it already holds in memory, so it costs no
+ * Redis or Postgres call per request.
+ */
+export interface AdmissionLimits {
+  /** Refuse when more jobs than this wait in `created`, `allowed` and `status-received` together; 0: no limit. */
+  maxBacklog: number;
+  /** Refuse when the oldest waiting job of `created` or `status-received` is older than this; 0: no limit. */
+  maxWaitSeconds: number;
+  /**
+   * A snapshot older than this means its refresh is stuck (a Redis that stopped answering, say):
+   * refusing on frozen figures could refuse for good, so such a snapshot admits.
+   */
+  staleAfterMs: number;
+}
+
+export type Admission = { accepting: true; reason: null } | { accepting: false; reason: string };
+
+/** Every queue of the pipeline: a bounded backlog is a bounded drain time once the load drops. */
+const BACKLOG_QUEUES = [QUEUES.created, QUEUES.allowed, QUEUES.statusReceived] as const;
+/**
+ * The queues whose oldest waiting job says how far behind the pipeline is. Not `allowed`: while the
+ * backup interface is down or held back its jobs wait by design, and requests are still taken up to
+ * the backlog limit (they are checked, and wait for the interface, in the meantime).
+ */
+const WAIT_QUEUES = [QUEUES.created, QUEUES.statusReceived] as const;
+
+const ACCEPTING: Admission = { accepting: true, reason: null };
+
+/**
+ * Accepting unless a limit is passed. No snapshot yet (startup), a stale one, or one without queue
+ * figures (Redis down) admits: requests are accepted while Redis is down (SPEC §5.1).
+ */
+export function decideAdmission(
+  snapshot: Pick<HealthSnapshot, 'generatedAt' | 'queues'> | undefined,
+  limits: AdmissionLimits,
+  now: number,
+): Admission {
+  if (!snapshot || now - Date.parse(snapshot.generatedAt) > limits.staleAfterMs) return ACCEPTING;
+  const reasons: string[] = [];
+  if (limits.maxWaitSeconds > 0) {
+    const [oldest] = WAIT_QUEUES.map((queue) => ({ queue, age: snapshot.queues[queue]?.oldestWaitingAgeSeconds ?? 0 })).sort(
+      (a, b) => b.age - a.age,
+    );
+    if (oldest && oldest.age > limits.maxWaitSeconds) {
+      reasons.push(`the pipeline is ${oldest.age} s behind (the oldest job waiting in ${oldest.queue}; limit ${limits.maxWaitSeconds} s)`);
+    }
+  }
+  if (limits.maxBacklog > 0) {
+    const backlog = BACKLOG_QUEUES.reduce((sum, queue) => sum + (snapshot.queues[queue]?.waiting ?? 0), 0);
+    if (backlog > limits.maxBacklog) {
+      reasons.push(`the pipeline has ${backlog} jobs waiting (in ${BACKLOG_QUEUES.join(', ')}; limit ${limits.maxBacklog})`);
+    }
+  }
+  return reasons.length === 0 ? ACCEPTING : { accepting: false, reason: reasons.join('; ') };
+}
