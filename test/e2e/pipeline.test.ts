@@ -77,7 +77,8 @@ beforeAll(async () => {
     LINEBACKER_SIMULATOR_FAILURE_RATIO: String(FAILURE_RATIO),
     LINEBACKER_SIMULATOR_MALFORMED_RATIO: String(MALFORMED_RATIO),
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: '5',
-    LINEBACKER_LOG_LEVEL: 'info',
+    // a line per request per step, with its trace id, is debug (info logs only what needs attention)
+    LINEBACKER_LOG_LEVEL: 'debug',
   });
   await npm(pipeline, 'start');
   pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
@@ -139,7 +140,7 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
     expect(shown.body.history.map((h: { status: string }) => h.status)).toEqual(['Received', 'Allowed', 'Sent', 'Succeeded']);
     expect(shown.body).toMatchObject({ backupProviderCode: 'CloudA', storagePathName: `vault/${succeeded.backupJobId}` });
 
-    // its trace id is in the logs of all five apps (PM2 keeps one out-log per app)
+    // at debug, its trace id is in the logs of all five apps (PM2 keeps one out-log per app)
     const logs = join(pipeline.pm2Home, 'logs');
     for (const app of ['http-receiver', ...WORKER_APPS]) {
       const text = await readFile(join(logs, `${app}-out.log`), 'utf8');

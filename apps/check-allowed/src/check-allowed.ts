@@ -47,7 +47,7 @@ export async function checkAllowed(data: RequestJobData, deps: CheckAllowedDeps,
       : { backupRequestId: request.backupRequestId, to: 'NotAllowed', reason: decision.allowed ? undefined : decision.reason },
   );
   if (!updated) return 'no-op'; // another instance got there first
-  log.info({ status: updated.status, reason: updated.statusReason }, 'checked');
+  log.debug({ status: updated.status, reason: updated.statusReason }, 'checked');
   if (updated.status === 'Allowed') await deps.enqueueAllowed(next);
   return 'done';
 }

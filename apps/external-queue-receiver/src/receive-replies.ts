@@ -46,7 +46,7 @@ export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> 
     const parsed = parseStatusReply(message.text);
     if (parsed.ok) {
       const { reply } = parsed;
-      deps.log.info({ backupRequestId: reply.backupRequestId, traceId: reply.traceId, result: reply.resultTypeCode }, 'reply received');
+      deps.log.debug({ backupRequestId: reply.backupRequestId, traceId: reply.traceId, result: reply.resultTypeCode }, 'reply received');
       jobs.push({
         name: QUEUES.statusReceived,
         data: { backupRequestId: reply.backupRequestId, traceId: reply.traceId ?? '', reply },

@@ -61,7 +61,9 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
       genReqId: (_req, res) => (res as express.Response).locals.traceId as string,
       // the trace id as a top-level field, like every other log line about the request
       customProps: (_req, res) => ({ traceId: (res as express.Response).locals.traceId as unknown }),
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // a line per answered request is debug, like the pipeline steps' lines: at info only what
+      // needs attention is logged (every request is in Postgres with its history and trace id)
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
     }),
   );
   app.use(probeRoutes({ db: deps.pool, redis: deps.redis, isShuttingDown: deps.isShuttingDown, timeoutMs: 1000 }));

@@ -17,6 +17,6 @@ export async function receiveStatus(
   const traced = traceId && traceId !== data.traceId ? log.child({ traceId }) : log;
   deps.counters?.add(`replies:${action.kind}`);
   if (action.kind === 'reject') traced.warn({ reason: action.reason, result: data.reply.resultTypeCode }, 'reply rejected');
-  else traced.info({ action: action.kind, result: data.reply.resultTypeCode }, 'reply applied');
+  else traced.debug({ action: action.kind, result: data.reply.resultTypeCode }, 'reply applied');
   return action.kind === 'no-op' ? 'no-op' : 'done';
 }

@@ -45,7 +45,7 @@ export async function sendToInterface(
     if (sendOver) await job.remember({ ...data, messageSent: true });
     throw err;
   }
-  log.info({ recorded: Boolean(updated) }, 'sent to the backup interface');
+  log.debug({ recorded: Boolean(updated) }, 'sent to the backup interface');
   return 'done';
 }
 

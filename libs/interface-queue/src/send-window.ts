@@ -39,11 +39,13 @@ export interface SendWindow {
  * queue's depth says how far the interface is behind taking requests, the status queue's how far
  * linebacker is behind taking replies: both are signs to slow down.
  *
- * The depth is read every `sampleMs` while there is traffic, and this process's sends in flight or
- * finished since the reading began are added to it, so one process never overshoots (a send in
- * flight during a reading may be counted twice until the next one: on the safe side). Several processes
- * share the readings' view only: each may overshoot by the sends it lets through in one `sampleMs`.
- * When nothing is sent or waiting, nothing is read.
+ * The depth is read every `sampleMs`, but only while the estimate (the last reading plus this
+ * process's sends in flight or finished since that reading began) is at least half the window or
+ * sends wait: far from the limit nothing needs to be known more precisely, and each reading is a
+ * call to the queue service (two, one per queue). So one process never overshoots (a send in flight
+ * during a reading may be counted twice until the next one: on the safe side); several processes
+ * share the readings' view only, and each may overshoot by the sends it lets through in one
+ * `sampleMs`. When nothing is sent, nothing is read.
  */
 export function createSendWindow(options: SendWindowOptions): SendWindow {
   let depth = 0;
@@ -73,7 +75,7 @@ export function createSendWindow(options: SendWindowOptions): SendWindow {
   const sample = async () => {
     sampling = true;
     try {
-      while (!stopped && (waiters.length > 0 || inFlight > 0 || finishedSinceReading > 0)) {
+      while (!stopped && (waiters.length > 0 || estimatedDepth() >= options.maxDepth / 2)) {
         const finishedBefore = finishedSinceReading;
         try {
           depth = await options.readDepth();
@@ -92,7 +94,7 @@ export function createSendWindow(options: SendWindowOptions): SendWindow {
     }
   };
   const ensureSampling = () => {
-    if (!sampling && !stopped) void sample();
+    if (!sampling && !stopped && (waiters.length > 0 || estimatedDepth() >= options.maxDepth / 2)) void sample();
   };
 
   return {
