@@ -20,7 +20,7 @@ export async function findRequestsInStatus(
   const changedAt = status === 'Received' ? 'received_at' : 'checked_at';
   const { rows } = await db.query<StrandedRequest>(
     `SELECT backup_request_id AS "backupRequestId", trace_id AS "traceId", received_at AS "receivedAt"
-     FROM backup_requests WHERE status = $1 AND ${changedAt} < $2
+     FROM backup_requests WHERE in_pipeline AND status = $1 AND ${changedAt} < $2
      ORDER BY received_at LIMIT $3`,
     [status, changedBefore, limit],
   );
@@ -51,7 +51,7 @@ export async function failUnanswered(db: Queryable, timeoutMs: number, reason: s
   const { rows } = await db.query<{ id: string }>(
     `WITH due AS (
        SELECT backup_request_id FROM backup_requests
-       WHERE status = 'Sent' AND sent_at < now() - make_interval(secs => $1 / 1000.0)
+       WHERE in_pipeline AND status = 'Sent' AND sent_at < now() - make_interval(secs => $1 / 1000.0)
        ORDER BY sent_at LIMIT $3 FOR UPDATE SKIP LOCKED
      ), failed AS (
        UPDATE backup_requests r SET status = 'Failed', status_reason = $2, replied_at = now()

@@ -8,7 +8,7 @@ export interface RequestStatistics {
 
 /**
  * Request counts by status and the age of the oldest request still in the pipeline (Received,
- * Allowed or Sent — the partial index backup_requests_open serves both parts).
+ * Allowed or Sent).
  */
 export async function requestStatistics(db: Queryable): Promise<RequestStatistics> {
   const { rows } = await db.query<{ status: RequestStatus; count: number; oldest: number | null }>(
