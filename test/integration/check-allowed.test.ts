@@ -53,7 +53,12 @@ describe('check-allowed (SPEC §3)', () => {
     expect(rows[0]).toEqual({ status: 'Allowed', backup_provider_code: 'CloudB', storage_path_name: 'vault/active', checked: true });
     expect((await statusOf(pool, id)).history).toEqual(['Received', 'Allowed']);
     const next = await allowed.getJob(id);
-    expect(next?.data).toMatchObject({ backupRequestId: id, traceId: expect.any(String) });
+    // with its outbound message (SPEC §4), so that send-to-interface's first run need not read the request
+    expect(next?.data).toMatchObject({
+      backupRequestId: id,
+      traceId: expect.any(String),
+      message: { backupRequestId: id, backupJobId: 'active-job', storagePathName: 'vault/active', backupProviderCode: 'CloudB' },
+    });
   });
 
   it.each([

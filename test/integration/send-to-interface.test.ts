@@ -20,11 +20,24 @@ let requests: MessageQueue;
 const job = (backupRequestId: string): AllowedJobData => ({ backupRequestId, traceId: 'ignored-the-row-has-its-own' });
 /** A send window that never holds back (the flow-control test below uses a real one). */
 const open: Pick<SendWindow, 'acquire'> = { acquire: async () => () => undefined };
-/** What the worker would store in the BullMQ job; here kept in memory. */
-const memory = () => {
+/** What the worker would store in the BullMQ job; here kept in memory. Not a first run unless said. */
+const memory = (firstRun = false) => {
   const remembered: AllowedJobData[] = [];
-  return { remembered, job: { remember: async (data: AllowedJobData) => void remembered.push(data) } };
+  return { remembered, job: { firstRun, remember: async (data: AllowedJobData) => void remembered.push(data) } };
 };
+
+/** An outbound message as check-allowed builds it (the fields do not matter to these tests). */
+const outboundMessageOf = (backupRequestId: string) => ({
+  apiVersion: INTERFACE_API_VERSION,
+  backupRequestId,
+  backupJobId: 'send-job',
+  dataDate: '2026-02-28',
+  preparedDataPathName: '/data/prepared',
+  storagePathName: 'vault/x',
+  backupProviderCode: 'Local' as const,
+  requestedAt: new Date().toISOString(),
+  traceId: 'trace',
+});
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -73,6 +86,23 @@ describe('send-to-interface (SPEC §4)', () => {
     const after = await pool.query('SELECT status, sent_at IS NOT NULL AS sent FROM backup_requests WHERE backup_request_id = $1', [id]);
     expect(after.rows[0]).toEqual({ status: 'Sent', sent: true });
     expect((await statusOf(pool, id)).history).toEqual(['Received', 'Sent']);
+  });
+
+  it('on a first run sends the message the job carries (check-allowed built it), without reading the request', async () => {
+    const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed', storagePathName: 'vault/row' });
+    const message = { ...outboundMessageOf(id), storagePathName: 'vault/from-the-job' };
+    expect(await sendToInterface({ ...job(id), message }, { db: pool, requests, window: open }, log, memory(true).job)).toBe('done');
+    const [sent] = await requests.receive(32, 5);
+    expect(JSON.parse(sent!.text)).toEqual(message);
+    await requests.delete(sent!);
+    expect((await statusOf(pool, id)).status).toBe('Sent');
+  });
+
+  it('on any other run reads the request first: one already past Allowed gets no second message', async () => {
+    const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Sent' });
+    const data = { ...job(id), message: outboundMessageOf(id) };
+    expect(await sendToInterface(data, { db: pool, requests, window: open }, log, memory(false).job)).toBe('no-op');
+    expect(await requests.receive(32, 1)).toEqual([]);
   });
 
   it('does nothing for a request that is not Allowed (a repeated job sends no second message)', async () => {

@@ -1,12 +1,12 @@
 import { isDatabaseUnavailable, openPool } from '@linebacker/db';
-import { QUEUES, isRedisUnavailable, openProducerQueue, startStepWorker, type RequestJobData } from '@linebacker/queues';
+import { QUEUES, isRedisUnavailable, openProducerQueue, startStepWorker, type AllowedJobData, type RequestJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { checkAllowed } from './check-allowed.js';
 
 await runApp('check-allowed', async (context) => {
   const pool = openPool(context, 'check-allowed');
-  const allowed = openProducerQueue(context, QUEUES.allowed);
-  const enqueueAllowed = async (data: RequestJobData) => {
+  const allowed = openProducerQueue<AllowedJobData>(context, QUEUES.allowed);
+  const enqueueAllowed = async (data: AllowedJobData) => {
     await allowed.add(QUEUES.allowed, data, { jobId: data.backupRequestId });
   };
   await startStepWorker<RequestJobData>(context, {

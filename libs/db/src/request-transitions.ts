@@ -1,4 +1,4 @@
-import { canTransition, statusesLeadingTo, truncateReason, type BackupJob, type BackupRequest, type RequestStatus } from '@linebacker/domain';
+import { canTransition, statusesLeadingTo, truncateReason, type BackupRequest, type RequestStatus } from '@linebacker/domain';
 import type { Queryable } from './pool.js';
 import { preparedStatement } from './prepared-statement.js';
 import { REQUEST_COLUMNS } from './request-columns.js';
@@ -85,25 +85,4 @@ export async function getBackupRequest(db: Queryable, backupRequestId: string): 
     values: [backupRequestId],
   });
   return rows[0];
-}
-
-/** A request and the catalogue entry of its backup job (undefined when there is none), in one read. */
-export async function getRequestWithJob(
-  db: Queryable,
-  backupRequestId: string,
-): Promise<{ request: BackupRequest; job: BackupJob | undefined } | undefined> {
-  const { rows } = await db.query<BackupRequest & { job: BackupJob | null }>({
-    ...preparedStatement(`SELECT ${REQUEST_COLUMNS},
-       (SELECT json_build_object(
-          'backupJobId', j.backup_job_id, 'storagePathName', j.storage_path_name,
-          'backupProviderCode', j.backup_provider_code, 'daysToKeep', j.days_to_keep,
-          'isActive', j.is_active, 'holdFlag', j.hold_flag)
-        FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS job
-     FROM backup_requests r WHERE r.backup_request_id = $1`),
-    values: [backupRequestId],
-  });
-  const [row] = rows;
-  if (!row) return undefined;
-  const { job, ...request } = row;
-  return { request, job: job ?? undefined };
 }

@@ -1,22 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowDecision, validateBackupJobDefinition, validateBackupJobId, type BackupJob } from './backup-job.js';
-
-const job: BackupJob = {
-  backupJobId: 'nightly',
-  storagePathName: 'vault/nightly',
-  backupProviderCode: 'CloudA',
-  daysToKeep: 30,
-  isActive: true,
-  holdFlag: false,
-};
-
-describe('allow rule (SPEC §3)', () => {
-  it('allows an existing active job', () => expect(allowDecision(job)).toEqual({ allowed: true }));
-  it('refuses an unknown job', () =>
-    expect(allowDecision(undefined)).toEqual({ allowed: false, reason: 'unknown backup job' }));
-  it('refuses an inactive job', () =>
-    expect(allowDecision({ ...job, isActive: false })).toEqual({ allowed: false, reason: 'backup job is inactive' }));
-});
+import { validateBackupJobDefinition, validateBackupJobId } from './backup-job.js';
 
 describe('backup job validation', () => {
   it('defaults isActive to true and holdFlag to false', () => {

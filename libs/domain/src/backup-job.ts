@@ -47,9 +47,9 @@ export function validateBackupJobDefinition(body: unknown): Validation<BackupJob
   return validateWith(backupJobDefinitionSchema, body);
 }
 
-/** SPEC §3: allowed iff the job exists and is active. A reason is given when not allowed. */
-export function allowDecision(job: BackupJob | undefined): { allowed: true } | { allowed: false; reason: string } {
-  if (!job) return { allowed: false, reason: 'unknown backup job' };
-  if (!job.isActive) return { allowed: false, reason: 'backup job is inactive' };
-  return { allowed: true };
-}
+/**
+ * Why a request is NotAllowed (SPEC §3: allowed iff its backup job exists and is active). The rule
+ * itself is applied inside the check's statement (libs/db checkRequest).
+ */
+export const NOT_ALLOWED_REASONS = { unknownJob: 'unknown backup job', inactiveJob: 'backup job is inactive' } as const;
+

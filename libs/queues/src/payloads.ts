@@ -1,4 +1,4 @@
-import type { StatusReply } from '@linebacker/domain';
+import type { OutboundBackupRequest, StatusReply } from '@linebacker/domain';
 
 /**
  * Job payloads. Jobs are keyed by the backup request id (SPEC §6), so adding the same request twice
@@ -12,12 +12,15 @@ export interface RequestJobData {
   attempt?: number;
 }
 
-/** A reply taken from the interface status queue, on its way to receive-status. */
-/** An `allowed` job remembers that its message went out, so a retry only records Sent. */
+/** An `allowed` job, as check-allowed adds it right after recording Allowed. */
 export interface AllowedJobData extends RequestJobData {
+  /** The outbound message (SPEC §4), so that the first run sends it without reading the request. */
+  message?: OutboundBackupRequest;
+  /** Remembered when recording Sent failed after the send, so that the retry only records Sent. */
   messageSent?: boolean;
 }
 
+/** A reply taken from the interface status queue, on its way to receive-status. */
 export interface StatusReceivedJobData extends RequestJobData {
   reply: StatusReply;
 }

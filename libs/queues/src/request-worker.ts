@@ -39,6 +39,11 @@ export interface RequestWorkerOptions<T extends RequestJobData> {
 
 export interface StepJob<T> {
   remember(data: T): Promise<void>;
+  /**
+   * true on the job's first run: not a retry, not a stalled job run again (BullMQ counts every
+   * start in `attemptsStarted`, retries through moveToDelayed included).
+   */
+  readonly firstRun: boolean;
 }
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -83,7 +88,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       traceId: job.data.traceId,
     });
     try {
-      const stepJob: StepJob<T> = { remember: (data) => job.updateData(data) };
+      const stepJob: StepJob<T> = { remember: (data) => job.updateData(data), firstRun: job.attemptsStarted <= 1 && !job.data.attempt };
       const started = performance.now();
       const outcome = await options.handle(job.data, log, stepJob);
       options.counters?.add(`jobs:${options.queue}:${outcome}`);
