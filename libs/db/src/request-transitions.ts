@@ -12,6 +12,8 @@ const STEP_TIMESTAMP: Partial<Record<RequestStatus, string>> = {
   Failed: 'replied_at',
 };
 
+export type RecordedTransition = Pick<BackupRequest, 'status' | 'statusReason' | 'traceId'>;
+
 export interface Transition {
   backupRequestId: string;
   to: RequestStatus;
@@ -39,33 +41,33 @@ export interface TransitionGate {
 /**
  * One conditional UPDATE plus one history row, in one statement (so one transaction and one round
  * trip): `... WHERE id = $1 AND status = ANY(<statuses that may lead to the target>)` (SPEC §2.2).
- * Returns the new status and reason, or undefined when the request was not in a status that allows
- * the move (already past this step, or unknown), or the gate let nothing through. (Only those two
- * columns come back: parsing a whole row, timestamps and all, is CPU spent three times per request.)
+ * Returns the new status and reason and the request's trace id, or undefined when the request was
+ * not in a status that allows the move (already past this step, or unknown), or the gate let
+ * nothing through. (Not the whole row: parsing it, timestamps and all, is CPU spent on every step.)
  */
 export async function recordTransition(
   db: Queryable,
   transition: Transition,
   gate?: TransitionGate,
-): Promise<Pick<BackupRequest, 'status' | 'statusReason'> | undefined> {
+): Promise<RecordedTransition | undefined> {
   const timestampColumn = STEP_TIMESTAMP[transition.to];
   const setTimestamp = timestampColumn ? `, ${timestampColumn} = now()` : '';
   const expected = transition.from
     ? transition.from.filter((from) => canTransition(from, transition.to))
     : statusesLeadingTo(transition.to);
-  const { rows } = await db.query<Pick<BackupRequest, 'status' | 'statusReason'>>({
+  const { rows } = await db.query<RecordedTransition>({
     ...preparedStatement(`WITH ${gate ? `${gate.ctes},` : ''} updated AS (
        UPDATE backup_requests SET status = $2, status_reason = $4,
          backup_provider_code = coalesce($5, backup_provider_code),
          storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
        WHERE backup_request_id = $1 AND status = ANY ($3::text[])
          ${gate ? 'AND backup_request_id IN (SELECT backup_request_id FROM gate)' : ''}
-       RETURNING backup_request_id, status, status_reason
+       RETURNING backup_request_id, status, status_reason, trace_id
      ), history AS (
        INSERT INTO backup_request_status_history (backup_request_id, status, reason)
        SELECT backup_request_id, status, status_reason FROM updated
      )
-     SELECT status, status_reason AS "statusReason" FROM updated`),
+     SELECT status, status_reason AS "statusReason", trace_id AS "traceId" FROM updated`),
     values: [
       transition.backupRequestId,
       transition.to,
