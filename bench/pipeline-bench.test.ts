@@ -15,7 +15,8 @@ import { startLinebacker, startReference, type AzuriteMode, type BenchSystem } f
  *
  * Parts (LINEBACKER_BENCH_PARTS, comma-separated):
  * - rates: offered rates stepped up (LINEBACKER_BENCH_RATES) until the reference no longer sustains one;
- * - stability: more cold runs at the highest rate the reference sustained (5 in all, LINEBACKER_BENCH_RUNS);
+ * - stability: cold runs at the highest rate the reference sustained (LINEBACKER_BENCH_RUNS, default 5;
+ *   without the rates part, at the first of LINEBACKER_BENCH_RATES);
  * - closed: a closed loop of 50 clients;
  * - overload: a closed loop of 64 clients for 60 s, then half the top rate for 90 s: does it come back?
  * Each for every Azurite (LINEBACKER_BENCH_AZURITE: embedded, in-memory). LINEBACKER_BENCH=full runs
@@ -32,11 +33,13 @@ const OVERLOAD = { connections: 64, durationS: 60, afterS: 90 };
 
 type Kind = BenchSystem['name'];
 
+type RunOptions = Parameters<typeof runPhase>[2];
+
 /** One run of `kind` started cold. */
-async function coldRun(kind: Kind, mode: AzuriteMode, loads: Load[], window?: [number, number]): Promise<PhaseResult> {
+async function coldRun(kind: Kind, mode: AzuriteMode, loads: Load[], options: RunOptions): Promise<PhaseResult> {
   const system = kind === 'linebacker' ? await startLinebacker(mode) : await startReference(mode);
   try {
-    return await runPhase(system, loads, { window, drainTimeoutS: 180 });
+    return await runPhase(system, loads, options);
   } finally {
     await system.stop();
   }
@@ -56,14 +59,19 @@ const ratio = (ours: number | null, theirs: number | null) =>
 /** The reference sustains a rate: it finishes ≥ 95 % of it and drains every request. */
 const sustains = (run: PhaseResult, rate: number) => run.drained && run.completion.completedPerSecond >= rate * 0.95;
 
-/** linebacker keeps up with the reference (issue 10, acceptance 1): ≥ 0.95× its completions, p99 ≤ 2× its p99, drained. */
+/**
+ * linebacker keeps up with the reference (issue 10, acceptance 1): ≥ 0.95× its completions, p99 ≤ 2×
+ * its p99, drained. (Completions are compared up to the offered rate: in the measured window a
+ * system that fell behind during its cold start finishes more than is offered while it catches up.)
+ */
 function keepsUp(pair: Pair): boolean {
   const { linebacker: ours, baseline: theirs } = pair;
   const p99 = ours.completion.endToEndMs.p99;
   const theirP99 = theirs.completion.endToEndMs.p99;
+  const target = Math.min(theirs.completion.completedPerSecond, pair.offered ?? Infinity);
   return (
     ours.drained &&
-    ours.completion.completedPerSecond >= 0.95 * theirs.completion.completedPerSecond &&
+    ours.completion.completedPerSecond >= 0.95 * target &&
     p99 !== null &&
     theirP99 !== null &&
     p99 <= 2 * Math.max(theirP99, 1)
@@ -102,9 +110,9 @@ const cpuLine = (run: PhaseResult) =>
 describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
   it('measures linebacker against the reference pipeline, cold runs, ratios', async () => {
     const pairs: Pair[] = [];
-    const both = async (mode: AzuriteMode, phase: string, offered: number | null, loads: Load[], window?: [number, number]) => {
-      const baseline = await coldRun('baseline', mode, loads, window);
-      const linebacker = await coldRun('linebacker', mode, loads, window);
+    const both = async (mode: AzuriteMode, phase: string, offered: number | null, loads: Load[], options: RunOptions = { drainTimeoutS: 180 }) => {
+      const baseline = await coldRun('baseline', mode, loads, options);
+      const linebacker = await coldRun('linebacker', mode, loads, options);
       const pair = { mode, phase, offered, baseline, linebacker };
       pairs.push(pair);
       console.log(`| ${row(pair)} |`);
@@ -121,7 +129,7 @@ describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
         }
       }
       if (parts.has('stability')) {
-        for (let run = 2; run <= runs; run++) await both(mode, `${top}/s run ${run}`, top, [{ ratePerSecond: top, durationS }]);
+        for (let run = 1; run <= runs; run++) await both(mode, `${top}/s run ${run}`, top, [{ ratePerSecond: top, durationS }]);
       }
       if (parts.has('closed')) await both(mode, 'closed loop 50', null, [{ connections: 50, durationS }]);
       if (parts.has('overload')) {
@@ -130,7 +138,7 @@ describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
         await both(mode, `overload 64 → ${half}/s`, half, [
           { connections: OVERLOAD.connections, durationS: OVERLOAD.durationS },
           { ratePerSecond: half, durationS: OVERLOAD.afterS },
-        ], [60, OVERLOAD.afterS]);
+        ], { window: [60, OVERLOAD.afterS], drainTimeoutS: 900 });
       }
     }
 
