@@ -66,7 +66,8 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
   const stopping = new AbortController();
   /** Aborted when stop() gives up waiting: replies still waiting out their delay are dropped. */
   const abandoned = new AbortController();
-  let slotFreed: (() => void) | undefined;
+  /** Pollers waiting for a reply in flight to finish (several, with concurrent receives). */
+  const slotWaiters = new Set<() => void>();
 
   const remember = (backupRequestId: string): number => {
     const times = (seen.get(backupRequestId) ?? 0) + 1;
@@ -106,7 +107,7 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
       })
       .finally(() => {
         inFlight.delete(handling);
-        slotFreed?.();
+        for (const wake of slotWaiters) wake();
       });
     inFlight.add(handling);
   };
@@ -115,11 +116,11 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
   const freeSlot = (): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
-        slotFreed = undefined;
+        slotWaiters.delete(done);
         stopping.signal.removeEventListener('abort', done);
         resolve();
       };
-      slotFreed = done;
+      slotWaiters.add(done);
       stopping.signal.addEventListener('abort', done);
     });
 
