@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '@linebacker/db';
 import { INTERFACE_API_VERSION } from '@linebacker/domain';
 import { createAzureMessageQueue, createSendWindow, isInterfaceUnavailable, type MessageQueue, type SendWindow } from '@linebacker/interface-queue';
 import type { AllowedJobData } from '@linebacker/queues';
 import { sendToInterface } from '../../apps/send-to-interface/src/send-to-interface.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 import { freePort } from '../support/free-port.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -113,15 +115,24 @@ describe('send-to-interface (SPEC §4)', () => {
     expect(await requests.receive(32, 1)).toEqual([]);
   });
 
-  it('when recording Sent fails after the send, the job remembers the send, and its retry records Sent without sending again', async () => {
+  it('when recording Sent fails after the send (Postgres gone), the job remembers the send, and its retry records Sent without sending again', async () => {
     const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' });
-    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-    // the read goes to Postgres; the Sent UPDATE meets a connection that just died
-    const dying = { query: ((config: unknown) => (String(JSON.stringify(config)).includes('UPDATE') ? Promise.reject(lost) : pool.query(config as string))) as pg.Pool['query'] };
-    const { remembered, job: stepJob } = memory();
-    await expect(sendToInterface(job(id), { db: dying, requests, window: open }, log, stepJob)).rejects.toBe(lost);
-    expect(remembered).toEqual([{ ...job(id), messageSent: true }]);
+    // a first run sends the message the job carries without reading: the outage hits the Sent UPDATE
+    const url = new URL(db.databaseUrl);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const viaProxy = new pg.Pool({ connectionString: url.toString(), connectionTimeoutMillis: 1000 });
+    viaProxy.on('error', () => {});
+    await proxy.cut();
+    const { remembered, job: stepJob } = memory(true);
+    const data = { ...job(id), message: outboundMessageOf(id) };
+    const failure = await sendToInterface(data, { db: viaProxy, requests, window: open }, log, stepJob).catch((err: unknown) => err);
+    expect(isDatabaseUnavailable(failure)).toBe(true);
+    expect(remembered).toEqual([{ ...data, messageSent: true }]);
     expect((await statusOf(pool, id)).status).toBe('Allowed');
+    await viaProxy.end();
+    await proxy.close();
 
     expect(await sendToInterface(remembered[0]!, { db: pool, requests, window: open }, log, memory().job)).toBe('done');
     expect((await statusOf(pool, id)).status).toBe('Sent');

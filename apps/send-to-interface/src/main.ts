@@ -9,7 +9,8 @@ await runApp('send-to-interface', async (context) => {
   const pool = openPool(context, 'send-to-interface');
   const counters = openCounters(context);
   const { requests, statuses } = createInterfaceQueues(config.interface);
-  await ensureQueuesExist([requests], 60_000, (err) => logger.info({ err }, 'waiting for the interface queue'));
+  // the status queue too: the send window reads its depth
+  await ensureQueuesExist([requests, statuses], 60_000, (err) => logger.info({ err }, 'waiting for the interface queues'));
   const window = createSendWindow({
     readDepth: async () => (await Promise.all([requests.approximateCount(), statuses.approximateCount()])).reduce((a, b) => a + b, 0),
     maxDepth: config.interface.maxDepth,
