@@ -102,10 +102,11 @@ function row(pair: Pair): string {
   ].join(' | ');
 }
 
-const cpuLine = (run: PhaseResult) =>
-  Object.entries(run.cpuMsPerRequest)
-    .map(([name, ms]) => `${name} ${ms}`)
-    .join(', ');
+const cpuLine = (run: PhaseResult) => {
+  const entries = Object.entries(run.cpuMsPerRequest);
+  const postgres = entries.filter(([name]) => name.startsWith('postgres')).reduce((sum, [, ms]) => sum + ms, 0);
+  return [...entries.map(([name, ms]) => `${name} ${ms}`), `(postgres all ${Math.round(postgres * 100) / 100})`].join(', ');
+};
 
 describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
   it('measures linebacker against the reference pipeline, cold runs, ratios', async () => {

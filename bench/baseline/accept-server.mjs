@@ -5,7 +5,7 @@ import express from 'express';
 import { bullQueue, jobOptions, pgPool, ready } from './shared.mjs';
 
 const port = Number(process.argv[2]);
-const pool = pgPool();
+const pool = pgPool('accept');
 const next = bullQueue('bl-check');
 const app = express();
 app.use(express.json());

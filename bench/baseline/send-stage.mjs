@@ -3,7 +3,7 @@
 import { azureQueue, pgPool } from './shared.mjs';
 import { runStage } from './stage-worker.mjs';
 
-const pool = pgPool();
+const pool = pgPool('send');
 const requests = azureQueue(process.env.REQUEST_QUEUE);
 await runStage('bl-send', async (job) => {
   const { id } = job.data;

@@ -11,7 +11,9 @@ const { DATABASE_URL, REDIS_URL, PREFIX, AZURE_STORAGE_CONNECTION_STRING } = pro
 export const jobOptions = { removeOnComplete: { age: 3600, count: 100000 } };
 
 export const redis = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-export const pgPool = () => new pg.Pool({ connectionString: DATABASE_URL, max: 10 });
+/** `role` names the connections (application_name), so the bench can split Postgres' CPU by stage. */
+export const pgPool = (role) =>
+  new pg.Pool({ connectionString: DATABASE_URL, max: 10, application_name: `reference ${role}` });
 export const bullQueue = (name) => new Queue(name, { connection: redis(), prefix: PREFIX });
 export const azureQueue = (name) => new QueueClient(AZURE_STORAGE_CONNECTION_STRING, name);
 

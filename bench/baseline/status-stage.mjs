@@ -3,7 +3,7 @@
 import { pgPool } from './shared.mjs';
 import { runStage } from './stage-worker.mjs';
 
-const pool = pgPool();
+const pool = pgPool('status');
 await runStage('bl-status', async (job) => {
   await pool.query('UPDATE bl_requests SET status = 3, replied_at = now() WHERE id = $1 AND status IN (1, 2)', [job.data.backupRequestId]);
 });

@@ -62,7 +62,22 @@ function depthReader(prefix: string, queueNames: string[], connectionString: str
   };
 }
 
-const sharedServices = async () => ({ postgres: await findPids(/^postgres: /), 'redis-server': await findPids(/^redis-server /) });
+/**
+ * The Postgres processes by what they serve: `postgres: <application_name>` for connections (each
+ * linebacker app and reference stage names its pool), `postgres: <backend type>` for the server's
+ * own workers (WAL writer, autovacuum, ...), so the report shows where Postgres' share goes.
+ */
+async function postgresGroups(db: pg.Pool): Promise<Record<string, number[]>> {
+  const { rows } = await db.query<{ pid: number; role: string }>(
+    `SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS role FROM pg_stat_activity`,
+  );
+  const roleOf = new Map(rows.map((row) => [row.pid, row.role]));
+  const groups: Record<string, number[]> = {};
+  for (const pid of await findPids(/^postgres: /)) (groups[`postgres: ${roleOf.get(pid) ?? 'server'}`] ??= []).push(pid);
+  return groups;
+}
+
+const sharedServices = async (db: pg.Pool) => ({ ...(await postgresGroups(db)), 'redis-server': await findPids(/^redis-server /) });
 
 /** linebacker as a user runs it: `npm start` under a PM2 daemon of its own, default settings. */
 export async function startLinebacker(mode: AzuriteMode, extraEnv: Record<string, string> = {}): Promise<BenchSystem> {
@@ -104,7 +119,7 @@ export async function startLinebacker(mode: AzuriteMode, extraEnv: Record<string
       const groups: Record<string, number[]> = { 'pm2 daemon': [daemonPid] };
       for (const app of await pm2List(pipeline)) (groups[app.name] ??= []).push(app.pid);
       if (external) groups.azurite = [external.pid];
-      return { ...groups, ...(await sharedServices()) };
+      return { ...groups, ...(await sharedServices(db)) };
     },
     stop: async () => {
       await depth.close();
@@ -145,7 +160,7 @@ export async function startReference(mode: AzuriteMode): Promise<BenchSystem> {
     processGroups: async () => ({
       ...Object.fromEntries(Object.entries(baseline.processes).map(([role, pid]) => [role, [pid]])),
       azurite: [azurite.pid],
-      ...(await sharedServices()),
+      ...(await sharedServices(db)),
     }),
     stop: async () => {
       await depth.close();
