@@ -44,12 +44,7 @@ const hashOf = (input: BackupRequestInput): string =>
 
 function replay(stored: StoredResponse, requestHash: string): AcceptResult {
   if (stored.requestHash !== requestHash) {
-    throw new Problem(
-      422,
-      'idempotency-key-reused',
-      'Idempotency-Key reused',
-      'this Idempotency-Key was already used with a different body',
-    );
+    throw new Problem('idempotency-key-reused', 'this Idempotency-Key was already used with a different body');
   }
   return { status: stored.status as 200 | 202, body: stored.body as AcceptResult['body'], replayed: true };
 }

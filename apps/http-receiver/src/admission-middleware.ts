@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import type { Admission } from './admission.js';
-import { Problem } from './problem.js';
+import type { Admission } from './health/health-schemas.js';
+import { unavailableProblem } from './problem.js';
 
 /**
  * 503 + Retry-After while the pipeline is overloaded (admission.ts), before anything of the request
@@ -16,12 +16,10 @@ export function refuseWhenOverloaded(options: {
     const admission = options.admission();
     if (admission.accepting) return next();
     options.onRefused();
-    throw new Problem(
-      503,
+    throw unavailableProblem(
       'pipeline-overloaded',
-      'Pipeline overloaded',
       `${admission.reason}: new requests are refused until it catches up; retry after ${options.retryAfterSeconds} s`,
-      { headers: { 'Retry-After': String(options.retryAfterSeconds) } },
+      options.retryAfterSeconds,
     );
   };
 }

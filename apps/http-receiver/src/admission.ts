@@ -1,5 +1,5 @@
 import { QUEUES } from '@linebacker/queues';
-import type { HealthSnapshot } from './health/collect-health.js';
+import type { Admission, HealthSnapshot } from './health/health-schemas.js';
 
 /**
  * Admission control (SPEC §6 "Overload", README "Reliability"): whether the receiver takes new
@@ -17,8 +17,6 @@ export interface AdmissionLimits {
    */
   staleAfterMs: number;
 }
-
-export type Admission = { accepting: true; reason: null } | { accepting: false; reason: string };
 
 /** Every queue of the pipeline: a bounded backlog is a bounded drain time once the load drops. */
 const BACKLOG_QUEUES = [QUEUES.created, QUEUES.allowed, QUEUES.statusReceived] as const;

@@ -38,7 +38,7 @@ export function requireScope(...anyOf: [Scope, ...Scope[]]): RequestHandler {
   return (_req, res, next) => {
     const { scopes } = principalOf(res);
     if (!anyOf.some((scope) => scopes.has(scope))) {
-      throw new Problem(403, 'missing-scope', 'Forbidden', `this operation needs the scope ${anyOf.join(' or ')}`);
+      throw new Problem('missing-scope', `this operation needs the scope ${anyOf.join(' or ')}`);
     }
     next();
   };

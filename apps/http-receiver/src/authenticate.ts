@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } 
 import type { JwtConfig } from '@linebacker/config';
 import { findApiClientById, findApiClientByKeyHash, type Queryable } from '@linebacker/db';
 import { hashApiKey, isScope, looksLikeApiKey, type Scope } from '@linebacker/domain';
-import { Problem } from './problem.js';
+import { Problem, unavailableProblem } from './problem.js';
 
 /** Who is calling, and what they may do. */
 export interface Principal {
@@ -15,7 +15,7 @@ export type Authenticate = (token: string) => Promise<Principal>;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export const unauthenticated = (detail: string): Problem =>
-  new Problem(401, 'unauthenticated', 'Unauthenticated', detail, {
+  new Problem('unauthenticated', detail, {
     headers: { 'WWW-Authenticate': 'Bearer realm="linebacker"' },
   });
 
@@ -59,9 +59,7 @@ export function createAuthenticator(db: Queryable, jwt: JwtConfig | undefined, c
       if (err instanceof joseErrors.JOSEError && !(err instanceof joseErrors.JWKSTimeout)) {
         throw unauthenticated(`the token is not valid: ${err.message}`);
       }
-      throw new Problem(503, 'identity-provider-unavailable', 'Service unavailable', 'the identity provider could not be reached', {
-        headers: { 'Retry-After': '5' },
-      });
+      throw unavailableProblem('identity-provider-unavailable', 'the identity provider could not be reached', 5);
     }
     if (!payload.sub) throw unauthenticated('the token has no subject');
     const scopes = scopesOfToken(payload) ?? (await findApiClientById(db, payload.sub))?.scopes ?? [];

@@ -1,28 +1,12 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { getBackupJob, listBackupJobs, upsertBackupJob, type Queryable } from '@linebacker/db';
-import { BACKUP_JOB_ID_PATTERN, validateBackupJobDefinition, validateBackupJobId, validateWith } from '@linebacker/domain';
+import { validateBackupJobDefinition, validateBackupJobId, validateWith } from '@linebacker/domain';
 import { requireScope } from './auth-middleware.js';
 import { jsonBody } from './json-body.js';
 import { notFoundProblem, validationProblem } from './problem.js';
-import { decodeCursor, encodeCursor } from './representation.js';
+import { backupJobListQuerySchema, encodeCursor } from './api-schemas.js';
 
 const jobLocation = (id: string): string => `/api/v1/backup-jobs/${encodeURIComponent(id)}`;
-
-const listQuerySchema = z.object({
-  limit: z.coerce
-    .number({ error: 'must be a whole number from 1 to 500' })
-    .int('must be a whole number from 1 to 500')
-    .min(1, 'must be a whole number from 1 to 500')
-    .max(500, 'must be a whole number from 1 to 500')
-    .default(100),
-  // a position is a backup job id; anything else (a NUL byte in particular) would be a 500 from Postgres
-  cursor: z
-    .string()
-    .transform(decodeCursor)
-    .refine((position) => BACKUP_JOB_ID_PATTERN.test(position), 'is not a cursor this API returned')
-    .optional(),
-});
 
 /** The backup job catalogue (SPEC §3, §5.3); every route needs `jobs:admin`. */
 export function backupJobsRoutes(db: Queryable): Router {
@@ -46,7 +30,7 @@ export function backupJobsRoutes(db: Queryable): Router {
   });
 
   router.get('/', async (req, res) => {
-    const query = validateWith(listQuerySchema, req.query);
+    const query = validateWith(backupJobListQuerySchema, req.query);
     if (!query.ok) throw validationProblem(query.errors, 'query');
     const page = await listBackupJobs(db, { after: query.value.cursor, limit: query.value.limit });
     res.json({ items: page.items, nextCursor: encodeCursor(page.next) });

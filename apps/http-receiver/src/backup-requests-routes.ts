@@ -1,51 +1,18 @@
 import { Router, type RequestHandler } from 'express';
-import { z } from 'zod';
 import { getBackupRequestWithHistory, listBackupRequests, type Pool } from '@linebacker/db';
-import { BACKUP_JOB_ID_PATTERN, REQUEST_STATUSES, validateWith } from '@linebacker/domain';
+import { validateWith } from '@linebacker/domain';
 import { acceptBackupRequest, type AcceptDeps } from './accept-backup-request.js';
 import { principalOf, requireScope } from './auth-middleware.js';
 import { jsonBody } from './json-body.js';
 import { notFoundProblem, validationProblem } from './problem.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  requestLocation,
-  requestRepresentation,
-  requestWithHistoryRepresentation,
-} from './representation.js';
+import { backupRequestListQuerySchema, encodeCursor } from './api-schemas.js';
+import { requestLocation, requestRepresentation, requestWithHistoryRepresentation } from './representation.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The admin scope lets a caller read every client's requests (SPEC §5.1). */
 const ADMIN_SCOPE = 'jobs:admin' as const;
 /** Operators (the dashboard) read every request too: one by id, or the list with `all=true`. */
 const OPS_SCOPE = 'ops:read' as const;
-const MAX_BIGINT = 2n ** 63n - 1n;
-
-const listQuerySchema = z.object({
-  status: z.enum(REQUEST_STATUSES, { error: `must be one of ${REQUEST_STATUSES.join(', ')}` }).optional(),
-  backupJobId: z.string().regex(BACKUP_JOB_ID_PATTERN, 'must be a backup job id').optional(),
-  since: z.iso
-    .datetime({ offset: true, error: 'must be an ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z' })
-    .or(z.iso.date({ error: 'must be an ISO 8601 date or timestamp' }))
-    .transform((value) => new Date(value))
-    .optional(),
-  limit: z.coerce
-    .number({ error: 'must be a whole number from 1 to 100' })
-    .int('must be a whole number from 1 to 100')
-    .min(1, 'must be a whole number from 1 to 100')
-    .max(100, 'must be a whole number from 1 to 100')
-    .default(20),
-  cursor: z
-    .string()
-    .transform(decodeCursor)
-    // a position is a bigint `seq`: more digits than int8 holds would be a 500 from Postgres
-    .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
-    .optional(),
-  all: z
-    .enum(['true', 'false'], { error: 'must be true or false' })
-    .transform((value) => value === 'true')
-    .default(false),
-});
 
 const readOwn = requireScope('requests:read');
 const readAll = requireScope(OPS_SCOPE);
@@ -67,7 +34,7 @@ export function backupRequestsRoutes(deps: AcceptDeps & { pool: Pool; admissionC
 
   // `all=true` lists every client's requests and needs ops:read instead of requests:read
   router.get('/', (req, res, next) => (req.query.all === 'true' ? readAll : readOwn)(req, res, next), async (req, res) => {
-    const query = validateWith(listQuerySchema, req.query);
+    const query = validateWith(backupRequestListQuerySchema, req.query);
     if (!query.ok) throw validationProblem(query.errors, 'query');
     const { cursor, all, ...filter } = query.value;
     const page = await listBackupRequests(deps.pool, {

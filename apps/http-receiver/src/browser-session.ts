@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type Response, Router 
 import type { Authenticate, Principal } from './authenticate.js';
 import { Problem, validationProblem } from './problem.js';
 import { signInPage } from './sign-in-page.js';
+import type { SessionView } from './api-schemas.js';
 
 /*
  * Browser sign-in for the operator pages (/dashboard, /admin/queues).
@@ -64,7 +65,7 @@ export function assertSameOrigin(req: Request): void {
     host = undefined;
   }
   if (host !== req.header('host')) {
-    throw new Problem(403, 'cross-origin', 'Forbidden', 'a request authenticated by the session cookie must come from this site');
+    throw new Problem('cross-origin', 'a request authenticated by the session cookie must come from this site');
   }
 }
 
@@ -89,7 +90,7 @@ export function browserSessionRoutes(authenticate: Authenticate, stylesheet: str
   router.post('/admin/session', ...parseBody, async (req, res) => {
     assertSameOrigin(req);
     if (!req.is(['application/x-www-form-urlencoded', 'application/json'])) {
-      throw new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'send { apiKey } as a form or as JSON');
+      throw new Problem('unsupported-media-type', 'send { apiKey } as a form or as JSON');
     }
     const body = (req.body ?? {}) as { apiKey?: unknown; next?: unknown };
     const html = wantsHtml(req);
@@ -109,7 +110,8 @@ export function browserSessionRoutes(authenticate: Authenticate, stylesheet: str
     }
     res.cookie(SESSION_COOKIE, apiKey, { ...cookieOptions(req), maxAge: SESSION_MAX_AGE_MS });
     if (html) return res.redirect(303, next);
-    res.json({ clientId: principal.clientId, scopes: [...principal.scopes] });
+    const session: SessionView = { clientId: principal.clientId, scopes: [...principal.scopes] };
+    res.json(session);
   });
 
   router.post('/admin/session/logout', (req, res) => {

@@ -1,37 +1,34 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '@linebacker/db';
-import { Problem, notFoundProblem } from './problem.js';
+import type { ProblemBody } from './api-schemas.js';
+import { Problem, notFoundProblem, unavailableProblem } from './problem.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 export function sendProblem(res: Response, problem: Problem): void {
   for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
-  res
-    .status(problem.status)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send(
-      JSON.stringify({
-        type: problem.type,
-        title: problem.title,
-        status: problem.status,
-        detail: problem.detail,
-        instance: res.req.originalUrl,
-        ...(problem.extra.errors ? { errors: problem.extra.errors } : {}),
-      }),
-    );
+  const body: ProblemBody = {
+    type: problem.type,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: res.req.originalUrl,
+    ...(problem.extra.errors ? { errors: problem.extra.errors } : {}),
+  };
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
 /** body-parser's error types, mapped to the problems a client can act on. */
 function bodyParserProblem(err: { type?: unknown; limit?: unknown }): Problem | undefined {
   switch (err.type) {
     case 'entity.too.large':
-      return new Problem(413, 'body-too-large', 'Body too large', `the body must be at most ${String(err.limit)} bytes`);
+      return new Problem('body-too-large', `the body must be at most ${String(err.limit)} bytes`);
     case 'entity.parse.failed':
-      return new Problem(400, 'malformed-json', 'Malformed JSON', 'the body is not valid JSON');
+      return new Problem('malformed-json', 'the body is not valid JSON');
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'the body must be UTF-8 JSON');
+      return new Problem('unsupported-media-type', 'the body must be UTF-8 JSON');
     default:
       return undefined;
   }
@@ -45,19 +42,14 @@ export function errorHandler(logger: Logger, retryAfterSeconds: number): ErrorRe
     if (fromBody) return sendProblem(res, fromBody);
     if (err instanceof URIError && (err as { status?: unknown }).status === 400) {
       // the router could not percent-decode a path parameter (e.g. %FF)
-      return sendProblem(res, new Problem(400, 'malformed-path', 'Malformed path', 'the path is not valid percent-encoded UTF-8'));
+      return sendProblem(res, new Problem('malformed-path', 'the path is not valid percent-encoded UTF-8'));
     }
     if (isDatabaseUnavailable(err)) {
       logger.warn({ err, traceId: res.locals.traceId as unknown }, 'Postgres unavailable');
-      return sendProblem(
-        res,
-        new Problem(503, 'database-unavailable', 'Service unavailable', 'the database is unavailable; retry later', {
-          headers: { 'Retry-After': String(retryAfterSeconds) },
-        }),
-      );
+      return sendProblem(res, unavailableProblem('database-unavailable', 'the database is unavailable; retry later', retryAfterSeconds));
     }
     logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
-    return sendProblem(res, new Problem(500, 'internal-error', 'Internal error', 'an unexpected error occurred'));
+    return sendProblem(res, new Problem('internal-error', 'an unexpected error occurred'));
   };
 }
 

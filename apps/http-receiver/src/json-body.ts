@@ -24,12 +24,7 @@ export const jsonBody: RequestHandler = (req, res, next) => {
   }
   if (!contentType || !isJsonMediaType(contentType)) {
     next(
-      new Problem(
-        415,
-        'unsupported-media-type',
-        'Unsupported media type',
-        `the body must be JSON (Content-Type: application/json), not ${contentType ?? 'undeclared'}`,
-      ),
+      new Problem('unsupported-media-type', `the body must be JSON (Content-Type: application/json), not ${contentType ?? 'undeclared'}`),
     );
     return;
   }

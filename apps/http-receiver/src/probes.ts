@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Queryable } from '@linebacker/db';
 import type { Redis } from '@linebacker/queues';
+import type { Liveness, Readiness } from './health/health-schemas.js';
 
 export interface ProbeDeps {
   db: Queryable;
@@ -30,7 +31,8 @@ export function probeRoutes(deps: ProbeDeps): Router {
   const router = Router();
   router.get('/livez', (_req, res) => {
     const live = !deps.isShuttingDown();
-    res.status(live ? 200 : 503).json({ status: live ? 'ok' : 'shutting down' });
+    const body: Liveness = { status: live ? 'ok' : 'shutting down' };
+    res.status(live ? 200 : 503).json(body);
   });
   router.get('/readyz', async (_req, res) => {
     const [postgres, redis] = await Promise.all([
@@ -38,12 +40,13 @@ export function probeRoutes(deps: ProbeDeps): Router {
       answers(() => deps.redis.ping(), deps.timeoutMs),
     ]);
     const ready = postgres && redis && !deps.isShuttingDown();
-    res.status(ready ? 200 : 503).json({
+    const body: Readiness = {
       status: ready ? 'ready' : 'not ready',
       postgres: postgres ? 'up' : 'down',
       redis: redis ? 'up' : 'down',
-      ...(deps.isShuttingDown() ? { shuttingDown: true } : {}),
-    });
+      ...(deps.isShuttingDown() ? { shuttingDown: true as const } : {}),
+    };
+    res.status(ready ? 200 : 503).json(body);
   });
   return router;
 }

@@ -17,7 +17,7 @@ export function rateLimitPerClient(perMinute: number): RequestHandler {
     keyGenerator: (_req, res) => principalOf(res).clientId,
     handler: (_req, _res, next, options) => {
       next(
-        new Problem(429, 'rate-limited', 'Too many requests', `at most ${perMinute} requests a minute per client`, {
+        new Problem('rate-limited', `at most ${perMinute} requests a minute per client`, {
           headers: { 'Retry-After': String(Math.ceil(options.windowMs / 1000)) },
         }),
       );

@@ -13,7 +13,7 @@ import { backupRequestsRoutes } from './backup-requests-routes.js';
 import { browserSessionRoutes, redirectBrowsersToSignIn } from './browser-session.js';
 import { DASHBOARD_STYLESHEET, dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
-import type { HealthSnapshot } from './health/collect-health.js';
+import type { HealthSnapshot } from './health/health-schemas.js';
 import type { HealthCache } from './health/health-cache.js';
 import { healthzRoutes } from './health/healthz-route.js';
 import { createMetrics } from './metrics.js';

@@ -1,12 +1,13 @@
 import type { BackupRequestWithHistory } from '@linebacker/db';
 import type { BackupRequest } from '@linebacker/domain';
+import type { BackupRequestView, BackupRequestWithHistoryView } from './api-schemas.js';
 
 export const requestLocation = (backupRequestId: string): string => `/api/v1/backup-requests/${backupRequestId}`;
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
 /** A request as the API shows it (SPEC §2.1): every field, timestamps as UTC ISO 8601, unset ones null. */
-export function requestRepresentation(request: BackupRequest) {
+export function requestRepresentation(request: BackupRequest): BackupRequestView {
   return {
     backupRequestId: request.backupRequestId,
     backupJobId: request.backupJobId,
@@ -15,7 +16,7 @@ export function requestRepresentation(request: BackupRequest) {
     requesterId: request.requesterId,
     status: request.status,
     statusReason: request.statusReason,
-    receivedAt: iso(request.receivedAt),
+    receivedAt: request.receivedAt.toISOString(),
     checkedAt: iso(request.checkedAt),
     sentAt: iso(request.sentAt),
     repliedAt: iso(request.repliedAt),
@@ -25,15 +26,9 @@ export function requestRepresentation(request: BackupRequest) {
   };
 }
 
-export function requestWithHistoryRepresentation(request: BackupRequestWithHistory) {
+export function requestWithHistoryRepresentation(request: BackupRequestWithHistory): BackupRequestWithHistoryView {
   return {
     ...requestRepresentation(request),
     history: request.history.map((entry) => ({ status: entry.status, at: entry.at.toISOString(), reason: entry.reason })),
   };
 }
-
-/** Opaque pagination cursors: base64url of the repository's position. */
-export const encodeCursor = (position: string | undefined): string | null =>
-  position === undefined ? null : Buffer.from(position, 'utf8').toString('base64url');
-
-export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');

@@ -1,10 +1,2 @@
-export {
-  loadConfig,
-  loadConfigOrExit,
-  azuriteConnectionString,
-  ConfigError,
-  type Config,
-  type JwtConfig,
-  type RetryConfig,
-  type WorkerConfig,
-} from './load-config.js';
+export { loadConfig, loadConfigOrExit, ConfigError } from './load-config.js';
+export { azuriteConnectionString, envSchema, type Config, type JwtConfig, type RetryConfig } from './config-schema.js';

@@ -17,12 +17,13 @@ export interface BackupJob {
 
 export type BackupJobDefinition = Omit<BackupJob, 'backupJobId'>;
 
-const backupJobDefinitionSchema = z.object(
+export const backupJobDefinitionSchema = z.object(
   {
     storagePathName: z
       .string({ error: 'must be a string' })
       .min(1, 'must not be empty')
-      .max(250, 'must be at most 250 characters'),
+      .max(250, 'must be at most 250 characters')
+      .meta({ examples: ['vault/db'] }),
     backupProviderCode: z.enum(BACKUP_PROVIDER_CODES, {
       error: `must be one of ${BACKUP_PROVIDER_CODES.join(', ')}`,
     }),
@@ -31,11 +32,11 @@ const backupJobDefinitionSchema = z.object(
       .int('must be a whole number')
       .min(1, 'must be at least 1')
       .max(36500, 'must be at most 36500'),
-    isActive: z.boolean({ error: 'must be true or false' }).default(true),
+    isActive: z.boolean({ error: 'must be true or false' }).default(true).meta({ description: 'requests for an inactive job are NotAllowed' }),
     holdFlag: z.boolean({ error: 'must be true or false' }).default(false),
   },
   { error: 'the body must be a JSON object' },
-);
+).meta({ description: 'The body of PUT /api/v1/backup-jobs/{backupJobId}. Unknown fields are ignored.' });
 
 export function validateBackupJobId(id: unknown): Validation<string> {
   const result = validateWith(z.object({ backupJobId: backupJobIdSchema }), { backupJobId: id });

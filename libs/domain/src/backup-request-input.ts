@@ -7,11 +7,12 @@ export const LEGACY_API_VERSION = '2022-05-22';
 
 export const BACKUP_JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,50}$/;
 // eslint-disable-next-line no-control-regex -- the rule is precisely "no control characters"
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
 export const backupJobIdSchema = z
   .string({ error: 'must be a string' })
-  .regex(BACKUP_JOB_ID_PATTERN, 'must be 1-50 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+  .regex(BACKUP_JOB_ID_PATTERN, 'must be 1-50 characters of A-Z, a-z, 0-9, ".", "_" or "-"')
+  .meta({ description: '1–50 characters of A–Z, a–z, 0–9, ".", "_" or "-"', examples: ['nightly-db'] });
 
 export interface BackupRequestInput {
   backupJobId: string;
@@ -29,23 +30,35 @@ function buildSchema(latestDataDate: string) {
         .refine(
           (date) => !isCalendarDate(date) || date <= latestDataDate,
           `must not be more than 1 day in the future (latest allowed: ${latestDataDate})`,
-        ),
+        )
+        .meta({
+          format: 'date',
+          description: 'YYYY-MM-DD, a real calendar date, not more than 1 day in the future (UTC)',
+          examples: ['2026-11-23'],
+        }),
       backupDataLocation: z
         .string({ error: 'must be a string' })
         .min(1, 'must not be empty')
         .max(250, 'must be at most 250 characters')
-        .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters'),
+        .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters')
+        .meta({
+          description: 'where the prepared data is; 1–250 characters, no control characters',
+          examples: ['/data/prepared/nightly'],
+        }),
       apiVersion: z
         .literal(LEGACY_API_VERSION, { error: `if given, must be "${LEGACY_API_VERSION}"` })
-        .optional(),
+        .optional()
+        .meta({ description: 'accepted for older clients; any other value is 400' }),
     },
     { error: 'the body must be a JSON object' },
-  );
+  ).meta({
+    description: 'The body of POST /api/v1/backup-requests. Unknown fields are ignored (`requesterId` is never taken from the body).',
+  });
 }
 
 /** The schema depends only on the UTC day, so it is built once a day, not per request. */
 let cached: { latestDataDate: string; schema: ReturnType<typeof buildSchema> } | undefined;
-function backupRequestInputSchema(now: Date) {
+export function backupRequestInputSchema(now: Date = new Date()) {
   const latestDataDate = utcDatePlusDays(now, 1);
   if (cached?.latestDataDate !== latestDataDate) cached = { latestDataDate, schema: buildSchema(latestDataDate) };
   return cached.schema;

@@ -1,3 +1,4 @@
+import type { BackupProviderCode } from './backup-job.js';
 import type { RequestStatus } from './request-status.js';
 
 /** A backup request as stored (SPEC §2.1). Timestamps are UTC instants. */
@@ -13,7 +14,7 @@ export interface BackupRequest {
   checkedAt: Date | null;
   sentAt: Date | null;
   repliedAt: Date | null;
-  backupProviderCode: string | null;
+  backupProviderCode: BackupProviderCode | null;
   storagePathName: string | null;
   statusReason: string | null;
 }

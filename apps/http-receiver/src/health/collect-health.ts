@@ -1,27 +1,8 @@
 import type { Queue } from 'bullmq';
-import { requestStatistics, type Queryable, type RequestStatistics } from '@linebacker/db';
+import { requestStatistics, type Queryable } from '@linebacker/db';
 import type { MessageQueue } from '@linebacker/interface-queue';
 import { queueStatistics, readCounters, type QueueStatistics, type Redis } from '@linebacker/queues';
-import type { Pm2Section } from './pm2-processes.js';
-
-export interface DependencyHealth {
-  status: 'up' | 'down';
-  latencyMs: number | null;
-  error?: string;
-}
-
-export interface HealthSnapshot {
-  status: 'ok' | 'degraded' | 'down';
-  generatedAt: string;
-  dependencies: { postgres: DependencyHealth; redis: DependencyHealth; interfaceQueue: DependencyHealth };
-  pm2: Pm2Section;
-  queues: Record<string, QueueStatistics>;
-  /** Messages in each interface queue, invisible ones included (empty while it does not answer). */
-  interfaceQueues: Record<string, { messages: number }>;
-  requests: RequestStatistics | null;
-  /** Pipeline event totals from every process (libs/queues PipelineCounters). */
-  counters: Record<string, number>;
-}
+import type { DependencyHealth, HealthSnapshot, Pm2Section } from './health-schemas.js';
 
 export interface HealthSources {
   db: Queryable;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Redis } from '@linebacker/queues';
-import type { HealthSnapshot } from './collect-health.js';
+import type { HealthSnapshot } from './health-schemas.js';
 
 export interface HealthCache {
   /** The latest snapshot (at most one refresh period old), or undefined before the first one. */

@@ -1,7 +1,6 @@
 import { Router } from 'express';
-import type { Admission } from '../admission.js';
 import { requireScope } from '../auth-middleware.js';
-import type { HealthSnapshot } from './collect-health.js';
+import type { Admission, HealthReport, HealthSnapshot } from './health-schemas.js';
 import type { HealthCache } from './health-cache.js';
 
 /**
@@ -17,7 +16,8 @@ export function healthzRoutes(cache: HealthCache, admissionOf: (snapshot: Health
       return;
     }
     const ageMs = Date.now() - Date.parse(snapshot.generatedAt);
-    res.status(snapshot.status === 'down' ? 503 : 200).json({ ...snapshot, ageMs, admission: admissionOf(snapshot) });
+    const report: HealthReport = { ...snapshot, ageMs, admission: admissionOf(snapshot) };
+    res.status(snapshot.status === 'down' ? 503 : 200).json(report);
   });
   return router;
 }

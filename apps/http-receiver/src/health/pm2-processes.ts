@@ -1,17 +1,6 @@
 import pm2 from 'pm2';
+import type { Pm2App, Pm2Section } from './health-schemas.js';
 
-export interface Pm2App {
-  name: string;
-  instances: number;
-  online: number;
-  restarts: number;
-  /** Of the longest-running online instance. */
-  uptimeSeconds: number;
-  cpuPercent: number;
-  memoryBytes: number;
-}
-
-export type Pm2Section = { available: true; apps: Pm2App[] } | { available: false; reason: string; apps: [] };
 
 /**
  * PM2's view of every app (SPEC §5.4), through PM2's programmatic API on the daemon this process
