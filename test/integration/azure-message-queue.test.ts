@@ -2,12 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  createAzureMessageQueue,
-  isInterfaceUnavailable,
-  type MessageQueue,
-  type ReceivedMessage,
-} from '@linebacker/interface-queue';
+import { DependencyUnavailableError, PermanentError } from '@linebacker/domain';
+import { createAzureMessageQueue, type MessageQueue, type ReceivedMessage } from '@linebacker/interface-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 
@@ -142,7 +138,7 @@ describe('Azure message queue on Azurite', () => {
     for (const max of [0, 33, 1.5]) {
       const rejection = await timeRejection(() => queue.receive(max, 30));
       expect(rejection.err).toBeInstanceOf(RangeError);
-      expect(isInterfaceUnavailable(rejection.err)).toBe(false);
+      expect(rejection.err).toBeInstanceOf(RangeError);
     }
   });
 
@@ -161,11 +157,12 @@ describe('Azure message queue on Azurite', () => {
   it('a missing queue is a permanent error, not "unavailable" and not "already deleted"', async () => {
     const queue = createAzureMessageQueue(azurite.connectionString, queueName());
     const send = await timeRejection(() => queue.send('{}'));
-    expect(send.err).toMatchObject({ statusCode: 404, code: 'QueueNotFound' });
-    expect(isInterfaceUnavailable(send.err)).toBe(false);
+    expect(send.err).toBeInstanceOf(PermanentError);
+    expect(send.err).toMatchObject({ cause: { statusCode: 404, code: 'QueueNotFound' } });
 
     const del = await timeRejection(() => queue.delete({ messageId: 'm', popReceipt: 'p' }));
-    expect(del.err).toMatchObject({ statusCode: 404, code: 'QueueNotFound' });
+    expect(del.err).toBeInstanceOf(PermanentError);
+    expect(del.err).toMatchObject({ cause: { statusCode: 404, code: 'QueueNotFound' } });
   });
 
   it('with Azurite stopped, send and receive reject quickly with an "unavailable" error', async () => {
@@ -191,7 +188,7 @@ describe('Azure message queue on Azurite', () => {
           `(${String((send.err as Error).message)})`,
       );
       for (const { ms, err } of [send, receive, count]) {
-        expect(isInterfaceUnavailable(err)).toBe(true);
+        expect(err).toBeInstanceOf(DependencyUnavailableError);
         expect(ms).toBeLessThan(DOWN_FAILURE_BOUND_MS);
       }
     } finally {
@@ -225,8 +222,8 @@ describe('Azure message queue on Azurite', () => {
       const queue = createAzureMessageQueue(connectionString, queueName(), { operationTimeoutMs: 1_000 });
 
       const { ms, err } = await timeRejection(() => queue.send('{}'));
-      expect(err).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT' });
-      expect(isInterfaceUnavailable(err)).toBe(true);
+      expect(err).toBeInstanceOf(DependencyUnavailableError);
+      expect(err).toMatchObject({ dependency: 'interface-queue', cause: { name: 'TimeoutError', code: 'ETIMEDOUT' } });
       expect(ms).toBeGreaterThanOrEqual(900);
       expect(ms).toBeLessThan(5_000);
     });

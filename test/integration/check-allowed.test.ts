@@ -3,8 +3,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '@linebacker/db';
-import { QUEUES, createRequestWorker, isRedisUnavailable, type RequestJobData } from '@linebacker/queues';
+import { createPool } from '@linebacker/db';
+import { DependencyUnavailableError } from '@linebacker/domain';
+import { QUEUES, createRequestWorker, type RequestJobData } from '@linebacker/queues';
 import { checkAllowed, type CheckAllowedDeps } from '../../apps/check-allowed/src/check-allowed.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -96,11 +97,12 @@ describe('check-allowed (SPEC §3)', () => {
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
-    const viaProxy = new pg.Pool({ connectionString: url.toString(), connectionTimeoutMillis: 1000 });
-    viaProxy.on('error', () => {});
+    // libs/db's pool, whose boundary turns an unreachable Postgres into DependencyUnavailableError
+    const viaProxy = createPool({ url: url.toString(), max: 2, connectTimeoutMs: 1000, applicationName: 'test', onError: () => {} });
     await proxy.cut();
     const failure = await checkAllowed(job(id), { ...deps, db: viaProxy }, log).catch((err: unknown) => err);
-    expect(isDatabaseUnavailable(failure)).toBe(true);
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
+    expect(failure).toMatchObject({ dependency: 'postgres' });
     expect((await statusOf(pool, id)).status).toBe('Received');
     await viaProxy.end();
     await proxy.close();
@@ -117,7 +119,6 @@ describe('check-allowed (SPEC §3)', () => {
       retry: { startMs: 50, maxMs: 200, maxAttempts: 3, maxAgeMs: 60_000 },
       logger: log,
       handle: (data, jobLog) => checkAllowed(data, deps, jobLog),
-      isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
     });
     const ids = await Promise.all(
       ['active-job', 'inactive-job', 'active-job', 'no-such-job'].map((backupJobId) => insertRequest(pool, { backupJobId })),

@@ -2,13 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { StatusReply } from '@linebacker/domain';
+import { DependencyUnavailableError, type StatusReply } from '@linebacker/domain';
 import { createInterfaceQueues, type InterfaceQueues, type ReceivedMessage } from '@linebacker/interface-queue';
 import {
   QUEUES,
   createProducerConnection,
   createRequestQueue,
-  isRedisUnavailable,
   waitUntilReady,
   type Redis,
   type RequestQueue,
@@ -291,7 +290,8 @@ describe('with Redis unreachable (SPEC §6)', () => {
       () => undefined,
       (err: unknown) => err,
     );
-    expect(isRedisUnavailable(failure)).toBe(true);
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
+    expect(failure).toMatchObject({ dependency: 'redis' });
     // nothing was deleted (the count includes the messages that are invisible for now)
     expect(await queues.statuses.approximateCount()).toBe(texts.length);
 

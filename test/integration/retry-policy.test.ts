@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError } from '@linebacker/domain';
+import { DependencyUnavailableError, PermanentError } from '@linebacker/domain';
 import { QUEUES, createRequestWorker, type RequestJobData, type RequestWorkerOptions } from '@linebacker/queues';
 import { checkAllowed } from '../../apps/check-allowed/src/check-allowed.js';
 import { failUnsent } from '../../apps/send-to-interface/src/send-to-interface.js';
@@ -12,8 +12,9 @@ import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } 
 
 const log = pino({ level: 'silent' });
 const retry = { startMs: 50, maxMs: 200, maxAttempts: 3, maxAgeMs: 60_000 };
-const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-const isConnectionFailure = (err: unknown) => (err as { code?: string }).code === 'ECONNREFUSED';
+/** What libs/db's pool throws when Postgres refuses connections. */
+const refused = () =>
+  new DependencyUnavailableError('postgres', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }) });
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -30,7 +31,6 @@ function startWorker(options: Partial<RequestWorkerOptions<RequestJobData>> & Pi
     concurrency: 2,
     retry,
     logger: log,
-    isConnectionFailure,
     ...options,
   });
   return worker;
@@ -144,8 +144,7 @@ describe('the retry policy on a real BullMQ worker (SPEC §6)', () => {
       concurrency: 1,
       retry,
       logger: log,
-      isConnectionFailure,
-      handle: (data, jobLog) => checkAllowed(data, { db: pool, enqueueAllowed: async () => {} }, jobLog),
+        handle: (data, jobLog) => checkAllowed(data, { db: pool, enqueueAllowed: async () => {} }, jobLog),
     });
     await queue.add(QUEUES.created, { backupRequestId: id, traceId: 't' }, { jobId: id });
     const job = await finished(id);

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '@linebacker/db';
-import { INTERFACE_API_VERSION } from '@linebacker/domain';
-import { createAzureMessageQueue, createSendWindow, isInterfaceUnavailable, type MessageQueue, type SendWindow } from '@linebacker/interface-queue';
-import type { AllowedJobData } from '@linebacker/queues';
-import { sendToInterface } from '../../apps/send-to-interface/src/send-to-interface.js';
+import { createPool } from '@linebacker/db';
+import { DependencyUnavailableError, INTERFACE_API_VERSION } from '@linebacker/domain';
+import { createAzureMessageQueue, createSendWindow, type MessageQueue, type SendWindow } from '@linebacker/interface-queue';
+import { QUEUES, createRequestWorker, type AllowedJobData } from '@linebacker/queues';
+import { failUnsent, sendToInterface } from '../../apps/send-to-interface/src/send-to-interface.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 import { freePort } from '../support/free-port.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
 const log = pino({ level: 'silent' });
 let db: TestDatabase;
@@ -122,13 +124,14 @@ describe('send-to-interface (SPEC §4)', () => {
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
-    const viaProxy = new pg.Pool({ connectionString: url.toString(), connectionTimeoutMillis: 1000 });
-    viaProxy.on('error', () => {});
+    // libs/db's pool, whose boundary turns an unreachable Postgres into DependencyUnavailableError
+    const viaProxy = createPool({ url: url.toString(), max: 2, connectTimeoutMs: 1000, applicationName: 'test', onError: () => {} });
     await proxy.cut();
     const { remembered, job: stepJob } = memory(true);
     const data = { ...job(id), message: outboundMessageOf(id) };
     const failure = await sendToInterface(data, { db: viaProxy, requests, window: open }, log, stepJob).catch((err: unknown) => err);
-    expect(isDatabaseUnavailable(failure)).toBe(true);
+    expect(failure).toMatchObject({ dependency: 'postgres' });
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
     expect(remembered).toEqual([{ ...data, messageSent: true }]);
     expect((await statusOf(pool, id)).status).toBe('Allowed');
     await viaProxy.end();
@@ -184,7 +187,38 @@ describe('send-to-interface (SPEC §4)', () => {
       'requests',
     );
     const failure = await sendToInterface(job(id), { db: pool, requests: nowhere, window: open }, log, memory().job).catch((err: unknown) => err);
-    expect(isInterfaceUnavailable(failure)).toBe(true);
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
+    expect(failure).toMatchObject({ dependency: 'interface-queue' });
     expect((await statusOf(pool, id)).status).toBe('Allowed');
+  });
+
+  it('fails the request at once, with the answer as the reason, when the interface refuses the send (a 4xx)', async () => {
+    const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' });
+    const missing = createAzureMessageQueue(azurite.connectionString, `missing-${randomBytes(4).toString('hex')}`);
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const prefix = testQueuePrefix();
+    const allowed = new Queue<AllowedJobData>(QUEUES.allowed, { connection, prefix });
+    const worker = createRequestWorker<AllowedJobData>({
+      queue: QUEUES.allowed,
+      connection,
+      prefix,
+      concurrency: 1,
+      retry: { startMs: 50, maxMs: 200, maxAttempts: 3, maxAgeMs: 60_000 },
+      logger: log,
+      handle: (data, jobLog, stepJob) => sendToInterface(data, { db: pool, requests: missing, window: open }, jobLog, stepJob),
+      onGiveUp: (data, reason) => failUnsent(pool, data, reason),
+    });
+    try {
+      await allowed.add(QUEUES.allowed, job(id), { jobId: id });
+      await expect.poll(async () => allowed.getJobState(id), { timeout: 10_000 }).toBe('failed');
+      const request = await statusOf(pool, id);
+      expect(request.status).toBe('Failed');
+      expect(request.reason).toMatch(/404 QueueNotFound/);
+      expect((await allowed.getJob(id))?.data.attempt).toBeUndefined(); // no retry before giving up
+    } finally {
+      await worker.close();
+      await allowed.close();
+      connection.disconnect();
+    }
   });
 });

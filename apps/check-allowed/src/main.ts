@@ -1,5 +1,5 @@
-import { isDatabaseUnavailable, openPool } from '@linebacker/db';
-import { QUEUES, isRedisUnavailable, openProducerQueue, startStepWorker, type AllowedJobData, type RequestJobData } from '@linebacker/queues';
+import { openPool } from '@linebacker/db';
+import { QUEUES, openProducerQueue, startStepWorker, type AllowedJobData, type RequestJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { checkAllowed } from './check-allowed.js';
 
@@ -13,7 +13,6 @@ await runApp('check-allowed', async (context) => {
     queue: QUEUES.created,
     concurrency: context.config.workers.checkAllowed.concurrency,
     handle: (data, log) => checkAllowed(data, { db: pool, enqueueAllowed }, log),
-    isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
     probe: () => pool.query('SELECT 1'),
   });
 });

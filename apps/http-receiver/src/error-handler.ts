@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from '@linebacker/db';
+import { DependencyUnavailableError } from '@linebacker/domain';
 import type { ProblemBody } from './api-schemas.js';
 import { Problem, notFoundProblem, unavailableProblem } from './problem.js';
 
@@ -44,9 +44,13 @@ export function errorHandler(logger: Logger, retryAfterSeconds: number): ErrorRe
       // the router could not percent-decode a path parameter (e.g. %FF)
       return sendProblem(res, new Problem('malformed-path', 'the path is not valid percent-encoded UTF-8'));
     }
-    if (isDatabaseUnavailable(err)) {
-      logger.warn({ err, traceId: res.locals.traceId as unknown }, 'Postgres unavailable');
-      return sendProblem(res, unavailableProblem('database-unavailable', 'the database is unavailable; retry later', retryAfterSeconds));
+    if (err instanceof DependencyUnavailableError) {
+      logger.warn({ err, traceId: res.locals.traceId as unknown }, `${err.dependency} unavailable`);
+      const problem =
+        err.dependency === 'postgres'
+          ? unavailableProblem('database-unavailable', 'the database is unavailable; retry later', retryAfterSeconds)
+          : unavailableProblem('dependency-unavailable', `${err.dependency} is unavailable; retry later`, retryAfterSeconds);
+      return sendProblem(res, problem);
     }
     logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
     return sendProblem(res, new Problem('internal-error', 'an unexpected error occurred'));

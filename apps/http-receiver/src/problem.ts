@@ -18,6 +18,7 @@ export const PROBLEM_TYPES = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal error' },
   'database-unavailable': { status: 503, title: 'Service unavailable' },
+  'dependency-unavailable': { status: 503, title: 'Service unavailable' },
   'identity-provider-unavailable': { status: 503, title: 'Service unavailable' },
   'pipeline-overloaded': { status: 503, title: 'Pipeline overloaded' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -57,7 +58,7 @@ export const notFoundProblem = (detail: string): Problem => new Problem('not-fou
 
 /** A 503 that tells the client when to come back. */
 export const unavailableProblem = (
-  slug: 'database-unavailable' | 'identity-provider-unavailable' | 'pipeline-overloaded',
+  slug: 'database-unavailable' | 'dependency-unavailable' | 'identity-provider-unavailable' | 'pipeline-overloaded',
   detail: string,
   retryAfterSeconds: number,
 ): Problem => new Problem(slug, detail, { headers: { 'Retry-After': String(retryAfterSeconds) } });

@@ -1,5 +1,5 @@
-import { isDatabaseUnavailable, openPool } from '@linebacker/db';
-import { QUEUES, isRedisUnavailable, openCounters, startStepWorker, type StatusReceivedJobData } from '@linebacker/queues';
+import { openPool } from '@linebacker/db';
+import { QUEUES, openCounters, startStepWorker, type StatusReceivedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { receiveStatus } from './receive-status.js';
 
@@ -11,7 +11,6 @@ await runApp('receive-status', async (context) => {
     concurrency: context.config.workers.receiveStatus.concurrency,
     handle: (data, log) => receiveStatus(data, { pool, counters }, log),
     counters,
-    isConnectionFailure: (err) => isDatabaseUnavailable(err) || isRedisUnavailable(err),
     probe: () => pool.query('SELECT 1'),
   });
 });

@@ -1,6 +1,6 @@
-import { isDatabaseUnavailable, openPool } from '@linebacker/db';
-import { createInterfaceQueues, createSendWindow, ensureQueuesExist, isInterfaceUnavailable } from '@linebacker/interface-queue';
-import { QUEUES, isRedisUnavailable, openCounters, startStepWorker, type AllowedJobData } from '@linebacker/queues';
+import { openPool } from '@linebacker/db';
+import { createInterfaceQueues, createSendWindow, ensureQueuesExist } from '@linebacker/interface-queue';
+import { QUEUES, openCounters, startStepWorker, type AllowedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { failUnsent, sendToInterface } from './send-to-interface.js';
 
@@ -27,7 +27,6 @@ await runApp('send-to-interface', async (context) => {
     handle: (data, log, job) => sendToInterface(data, { db: pool, requests, window }, log, job),
     counters,
     probe: () => Promise.all([pool.query('SELECT 1'), requests.approximateCount()]),
-    isConnectionFailure: (err) => isDatabaseUnavailable(err) || isInterfaceUnavailable(err) || isRedisUnavailable(err),
     onGiveUp: (data, reason) => failUnsent(pool, data, reason),
   });
   // runs before the worker closes (last registered, first run): sends waiting for room go out

@@ -2,7 +2,6 @@ export { ensureDatabase } from './ensure-database.js';
 export { migrate } from './migrate.js';
 export { prepareDatabase } from './prepare-database.js';
 export { createPool, type Pool, type PoolClient, type Queryable, type PoolOptions } from './pool.js';
-export { isDatabaseUnavailable } from './database-unavailable.js';
 export { withTransaction } from './transaction.js';
 export * from './backup-requests-repository.js';
 export * from './backup-jobs-repository.js';

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { toDatabaseError } from './database-errors.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -13,9 +14,42 @@ export interface PoolOptions {
   onError: (err: Error) => void;
 }
 
+type Query = (...args: unknown[]) => unknown;
+
+const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as Promise<unknown> | undefined)?.then === 'function';
+
+/**
+ * The boundary of libs/db: promise-style queries (ours) reject with `toDatabaseError`, so an
+ * unavailable Postgres reaches every caller as a DependencyUnavailableError. Callback-style calls
+ * (pg-pool's own, inside `pool.query`) pass through untouched.
+ */
+function translating(query: Query): Query {
+  return (...args) => {
+    if (typeof args.at(-1) === 'function') return query(...args);
+    const result = query(...args);
+    return isPromise(result)
+      ? result.catch((err: unknown) => {
+          throw toDatabaseError(err);
+        })
+      : result;
+  };
+}
+
+const TRANSLATED = Symbol('linebacker.translated');
+
+function translateClient(client: pg.PoolClient): pg.PoolClient {
+  if (!(TRANSLATED in client)) {
+    client.query = translating(client.query.bind(client)) as typeof client.query;
+    Object.defineProperty(client, TRANSLATED, { value: true });
+  }
+  return client;
+}
+
 /**
  * A pg pool for one app. An idle client's error (Postgres restarted) is reported, never thrown at
- * the process. (Repositories select dates as `YYYY-MM-DD` text, so no type parser is needed.)
+ * the process. Its queries, and those of the clients it hands out, throw DependencyUnavailableError
+ * when Postgres is unavailable (database-errors.ts). (Repositories select dates as `YYYY-MM-DD`
+ * text, so no type parser is needed.)
  */
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
@@ -26,5 +60,13 @@ export function createPool(options: PoolOptions): pg.Pool {
     application_name: options.applicationName,
   });
   pool.on('error', options.onError);
+  pool.query = translating(pool.query.bind(pool)) as typeof pool.query;
+  const connect = pool.connect.bind(pool) as (callback?: unknown) => Promise<pg.PoolClient> | undefined;
+  pool.connect = ((callback?: unknown) =>
+    callback
+      ? connect(callback)
+      : connect()!.then(translateClient, (err: unknown) => {
+          throw toDatabaseError(err);
+        })) as typeof pool.connect;
   return pool;
 }

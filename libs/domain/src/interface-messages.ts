@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BackupRequest } from './backup-request.js';
+import { PermanentError } from './errors/permanent-error.js';
 
 /** The apiVersion of the messages linebacker sends to the backup interface (SPEC §4). */
 export const INTERFACE_API_VERSION = '2022-05-22';
@@ -19,7 +20,7 @@ export interface OutboundBackupRequest {
 
 export function outboundMessage(request: BackupRequest): OutboundBackupRequest {
   if (!request.storagePathName || !request.backupProviderCode) {
-    throw new Error(`request ${request.backupRequestId} has no storage path or provider: it was never Allowed`);
+    throw new PermanentError(`request ${request.backupRequestId} has no storage path or provider: it was never Allowed`);
   }
   return {
     apiVersion: INTERFACE_API_VERSION,

@@ -1,4 +1,5 @@
 import { QueueServiceClient, type QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import { toInterfaceError } from './interface-errors.js';
 import type { InterfaceQueues, MessageQueue, ReceivedMessage } from './interface-queue.js';
 
 /**
@@ -9,8 +10,8 @@ import type { InterfaceQueues, MessageQueue, ReceivedMessage } from './interface
  * stopped service takes ~16 s and against a hung one forever, far beyond a BullMQ job lock. Here the
  * SDK gets 2 tries (the retry follows at once: it is there for a pooled keep-alive socket the
  * server has closed), and every operation has a client-side deadline covering both. Anything
- * longer is our own retry policy's business (libs/queues: moveToDelayed with backoff), which
- * looks at the error with `isInterfaceUnavailable()`.
+ * longer is our own retry policy's business (libs/queues: moveToDelayed with backoff). Every
+ * operation rejects with a DependencyUnavailableError or a PermanentError (interface-errors.ts).
  */
 export interface AzureMessageQueueOptions {
   /** Tries per operation inside the SDK, the first one included (default 2). */
@@ -73,16 +74,21 @@ function createQueue(service: QueueServiceClient, name: string, options: AzureMe
   const client: QueueClient = service.getQueueClient(name);
   const operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
 
-  /** Runs one SDK call under the operation deadline; a deadline abort becomes a TimeoutError. */
+  /**
+   * Runs one SDK call under the operation deadline (an abort becomes a TimeoutError), and turns
+   * its failure into the failure classes (toInterfaceError).
+   */
   const withDeadline = async <T>(operation: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
     const abortSignal = AbortSignal.timeout(operationTimeoutMs);
     try {
       return await call(abortSignal);
     } catch (err) {
-      if (!abortSignal.aborted) throw err;
-      throw Object.assign(
-        new Error(`interface queue ${name}: ${operation} timed out after ${operationTimeoutMs} ms`, { cause: err }),
-        { name: 'TimeoutError', code: 'ETIMEDOUT' },
+      if (!abortSignal.aborted) throw toInterfaceError(err);
+      throw toInterfaceError(
+        Object.assign(new Error(`interface queue ${name}: ${operation} timed out after ${operationTimeoutMs} ms`, { cause: err }), {
+          name: 'TimeoutError',
+          code: 'ETIMEDOUT',
+        }),
       );
     }
   };
@@ -120,13 +126,15 @@ function createQueue(service: QueueServiceClient, name: string, options: AzureMe
     },
 
     async delete({ messageId, popReceipt }) {
-      try {
-        await withDeadline('delete', (abortSignal) => client.deleteMessage(messageId, popReceipt, { abortSignal }));
-        return true;
-      } catch (err) {
-        if (isGoneOrStale(err)) return false;
-        throw err;
-      }
+      return withDeadline('delete', async (abortSignal) => {
+        try {
+          await client.deleteMessage(messageId, popReceipt, { abortSignal });
+          return true;
+        } catch (err) {
+          if (isGoneOrStale(err)) return false;
+          throw err;
+        }
+      });
     },
 
     async approximateCount() {

@@ -5,7 +5,6 @@ export {
   type AzureMessageQueueOptions,
   type InterfaceQueueSettings,
 } from './azure-message-queue.js';
-export { isInterfaceUnavailable } from './interface-errors.js';
 export { startPollLoop, type PollLoop, type PollLoopOptions } from './poll-loop.js';
 export { ensureQueuesExist } from './ensure-queues.js';
 export { createSendWindow, type SendWindow, type SendWindowOptions, type SendWindowState } from './send-window.js';

@@ -1,4 +1,6 @@
-/**
+import { DependencyUnavailableError, isNetworkError, PermanentError } from '@linebacker/domain';
+
+/*
  * Which failures of the interface queue are worth retrying later (SPEC §6: "interface queue 5xx",
  * connection refused/reset/timeout) and which are permanent (a 4xx: bad request, bad credentials,
  * no such queue: our bug or our configuration; retrying cannot help).
@@ -8,67 +10,40 @@
  * class, so an `instanceof` check against the wrong copy is silently false.
  */
 
-/** Socket-level error codes (Node's, undici's) that mean "the service was not reachable right now". */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  // the Azure SDK's code for a request that failed to send without a more specific code
-  'REQUEST_SEND_ERROR',
-]);
-
 /** Error names of aborted or timed-out operations (@azure/abort-controller, AbortSignal.timeout). */
 const ABORT_NAMES: ReadonlySet<string> = new Set(['AbortError', 'TimeoutError']);
 
-/** How deep to follow `cause` / AggregateError `errors` (guards against cycles). */
-const MAX_DEPTH = 5;
-
-/**
- * True when `err` is a transient failure of the interface queue: the service could not be reached
- * (connection refused / reset / timed out, DNS), the operation was aborted or timed out, or the
- * service answered 408, 429 or 5xx. False for every other answer of the service (400, 403, 404,
- * 409, 413, ...) and for anything that is not recognisably one of the above.
- */
-export function isInterfaceUnavailable(err: unknown): boolean {
-  return isUnavailable(err, 0);
+/** The service's own answer, when it gave one (a RestError's status, possibly wrapped in a cause). */
+function statusOf(err: unknown, depth = 0): number | undefined {
+  if (depth > 5 || typeof err !== 'object' || err === null) return undefined;
+  const { statusCode, cause } = err as { statusCode?: unknown; cause?: unknown };
+  return typeof statusCode === 'number' && statusCode > 0 ? statusCode : statusOf(cause, depth + 1);
 }
 
-function isUnavailable(err: unknown, depth: number): boolean {
-  if (depth > MAX_DEPTH || typeof err !== 'object' || err === null) return false;
-  const { name, message, code, statusCode, cause, errors } = err as {
-    name?: unknown;
-    message?: unknown;
-    code?: unknown;
-    statusCode?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-  };
-
-  // the service answered: its status decides
-  if (typeof statusCode === 'number' && statusCode > 0) {
-    return statusCode === 408 || statusCode === 429 || statusCode >= 500;
-  }
+/** Signs of an interface queue that could not be reached, besides network error codes. */
+function isUnreachable(err: object): boolean {
+  const { name, message, code } = err as { name?: unknown; message?: unknown; code?: unknown };
   if (typeof name === 'string' && ABORT_NAMES.has(name)) return true;
-  if (typeof code === 'string' && NETWORK_CODES.has(code.toUpperCase())) return true;
-  if (typeof message === 'string') {
-    if (/socket hang up/i.test(message)) return true;
-    // a response cut off mid-body (the storage SDK retries these too)
-    if (code === 'PARSE_ERROR' && message.includes('Unclosed root tag')) return true;
-  }
+  if (typeof message !== 'string') return false;
+  // a socket closed under us; a response cut off mid-body (the storage SDK retries these too)
+  return /socket hang up/i.test(message) || (code === 'PARSE_ERROR' && message.includes('Unclosed root tag'));
+}
 
-  // wrapped errors: `new Error(..., { cause })`, and AggregateError (Node's connect to a host
-  // name with several addresses reports one ECONNREFUSED per address)
-  if (isUnavailable(cause, depth + 1)) return true;
-  return Array.isArray(errors) && errors.some((inner) => isUnavailable(inner, depth + 1));
+/**
+ * The error callers of the interface queue see (SPEC §6): when the service answered, its status
+ * decides: 408, 429 and 5xx are a DependencyUnavailableError('interface-queue') (retry later), any
+ * other answer (400, 403, 404, 409, 413, ...: our bug or our configuration) a PermanentError with
+ * the service's words. Without an answer: a network failure, an aborted or timed-out operation or a
+ * cut connection is a DependencyUnavailableError; anything else stays as it is.
+ */
+export function toInterfaceError(err: unknown): unknown {
+  if (err instanceof DependencyUnavailableError || err instanceof PermanentError) return err;
+  const status = statusOf(err);
+  if (status !== undefined) {
+    if (status === 408 || status === 429 || status >= 500) return new DependencyUnavailableError('interface-queue', { cause: err });
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    const named = typeof code === 'string' ? ` ${code}` : '';
+    return new PermanentError(`the interface queue refused: ${status}${named}: ${String(message)}`, { cause: err });
+  }
+  return isNetworkError(err, isUnreachable) ? new DependencyUnavailableError('interface-queue', { cause: err }) : err;
 }

@@ -10,23 +10,27 @@ describe('nextPause', () => {
 
   it('waits batchWaitMs after a partial batch, so the next receive is fuller', () => {
     expect(nextPause(1, 0, options)).toBe(50);
-    expect(nextPause(31, 400, options)).toBe(50);
+    expect(nextPause(31, 0, options)).toBe(50);
   });
 
   it('without fullBatch, any messages mean poll again at once (the old behaviour)', () => {
     expect(nextPause(1, 0, { maxIdleMs: 1000 })).toBe(0);
   });
 
+  const highest = () => 1; // the top of each jittered pause
+
   it('backs off from minIdleMs to maxIdleMs while the queue is empty', () => {
-    const pauses = [0];
-    for (let i = 0; i < 8; i++) pauses.push(nextPause(0, pauses.at(-1)!, options));
-    expect(pauses).toEqual([0, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    const pauses = [1, 2, 3, 4, 5, 6].map((streak) => nextPause(0, streak, options, highest));
+    expect(pauses).toEqual([20, 60, 180, 540, 1000, 1000]);
   });
 
   it('backs off from 100 ms to maxErrorBackoffMs after failures', () => {
-    const pauses = [0];
-    for (let i = 0; i < 8; i++) pauses.push(nextPause(-1, pauses.at(-1)!, options));
-    expect(pauses).toEqual([0, 100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+    const pauses = [1, 2, 3, 4, 5, 6].map((streak) => nextPause(-1, streak, options, highest));
+    expect(pauses).toEqual([100, 300, 900, 2700, 5000, 5000]);
+  });
+
+  it('jitters each pause between half and all of it', () => {
+    expect(nextPause(0, 3, options, () => 0)).toBe(90);
   });
 });
 

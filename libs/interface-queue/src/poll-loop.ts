@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs } from '@linebacker/domain';
 
 export interface PollLoopOptions {
   /** One poll: returns how many messages it handled. */
   poll: () => Promise<number>;
   /** Longest pause between polls while the queue stays empty. */
   maxIdleMs: number;
-  /** First pause after an empty poll; doubles while empty. */
+  /** First pause after an empty poll; grows while empty (libs/domain backoffDelayMs). */
   minIdleMs?: number;
   /**
    * A poll that handled this many messages took all it could: poll again at once. A poll that
@@ -36,7 +37,8 @@ export interface PollLoop {
 }
 
 /**
- * The pause before the next poll, after one that handled `handled` messages (-1: it failed).
+ * The pause before the next poll, after one that handled `handled` messages (-1: it failed);
+ * `streak` counts the polls in a row, this one included, that handled nothing (or failed).
  *
  * Why a partial batch waits: against a message queue service every receive is one HTTP round
  * trip whose cost hardly depends on how many messages it returns (Azurite: ~10 ms of its CPU for a
@@ -46,21 +48,20 @@ export interface PollLoop {
  */
 export function nextPause(
   handled: number,
-  previousPause: number,
+  streak: number,
   options: Pick<PollLoopOptions, 'maxIdleMs' | 'minIdleMs' | 'fullBatch' | 'batchWaitMs' | 'maxErrorBackoffMs'>,
+  random: () => number = Math.random,
 ): number {
-  const minIdleMs = options.minIdleMs ?? 20;
-  if (handled < 0) return Math.min(Math.max(previousPause * 2, 100), options.maxErrorBackoffMs ?? 5000);
-  if (handled === 0) return Math.min(Math.max(previousPause * 2, minIdleMs), options.maxIdleMs);
+  if (handled < 0) return backoffDelayMs(streak, 100, options.maxErrorBackoffMs ?? 5000, random);
+  if (handled === 0) return backoffDelayMs(streak, options.minIdleMs ?? 20, options.maxIdleMs, random);
   if (options.fullBatch !== undefined && handled < options.fullBatch) return options.batchWaitMs ?? 0;
   return 0;
 }
 
 /**
  * Adaptive polling of an external queue: poll again at once while full batches come (and add
- * pollers up to `concurrency` meanwhile), wait batchWaitMs after a partial one; when empty, wait
- * minIdleMs and double up to maxIdleMs; after a failure, back off the same way up to
- * maxErrorBackoffMs. Never throws: every failure goes to onError and the loop goes on.
+ * pollers up to `concurrency` meanwhile), wait batchWaitMs after a partial one; when empty, back
+ * off from minIdleMs up to maxIdleMs; after a failure, from 100 ms up to maxErrorBackoffMs. Never throws: every failure goes to onError and the loop goes on.
  */
 export function startPollLoop(options: PollLoopOptions): PollLoop {
   const stopping = new AbortController();
@@ -69,7 +70,7 @@ export function startPollLoop(options: PollLoopOptions): PollLoop {
 
   /** The first poller runs until stop(); an extra one only while it keeps getting full batches. */
   const run = async (extra: boolean) => {
-    let pause = 0;
+    let streak = 0;
     while (!stopping.signal.aborted) {
       let handled: number;
       try {
@@ -81,7 +82,8 @@ export function startPollLoop(options: PollLoopOptions): PollLoop {
       const full = options.fullBatch !== undefined && handled >= options.fullBatch;
       if (extra && !full) return;
       if (full && running.size < concurrency && !stopping.signal.aborted) start(true);
-      pause = nextPause(handled, pause, options);
+      streak = handled > 0 ? 0 : streak + 1;
+      const pause = nextPause(handled, streak, options);
       if (pause > 0) await sleep(pause, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   };

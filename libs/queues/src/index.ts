@@ -5,7 +5,6 @@ export { createRequestQueue, addRequestJob, RETENTION, type RequestQueue } from 
 export { evictionPolicyProblem } from './eviction-policy.js';
 export { classifyFailure, retryDecision, type FailureKind, type RetryDecision } from './retry-policy.js';
 export { createRequestWorker, type RequestWorkerOptions, type StepJob, type StepOutcome } from './request-worker.js';
-export { isRedisUnavailable } from './redis-unavailable.js';
 export { startStepWorker, openProducerQueue, openCounters } from './step-worker.js';
 export { queueStatistics, type QueueStatistics } from './queue-statistics.js';
 export { PipelineCounters, countersKey, readCounters } from './pipeline-counters.js';

@@ -1,6 +1,10 @@
 import { Redis } from 'ioredis';
+import { backoffDelayMs } from '@linebacker/domain';
 
 export type { Redis };
+
+/** Reconnect attempts: from 200 ms up to 2 s (libs/domain backoffDelayMs). */
+const reconnectDelayMs = (times: number): number => backoffDelayMs(times, 200, 2000);
 
 /**
  * A connection for producers (Queue.add, counts, pings). It fails fast instead of queueing
@@ -12,7 +16,7 @@ export function createProducerConnection(url: string, connectionName: string): R
     connectionName,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    retryStrategy: reconnectDelayMs,
   });
 }
 
@@ -21,7 +25,7 @@ export function createWorkerConnection(url: string, connectionName: string): Red
   return new Redis(url, {
     connectionName,
     maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    retryStrategy: reconnectDelayMs,
   });
 }
 

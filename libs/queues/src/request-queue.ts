@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
+import { toRedisError } from './redis-errors.js';
 
 /**
  * Job retention. A job stays findable by its id for this long after it ends, so that adding the
@@ -28,6 +29,14 @@ export function createRequestQueue<T extends RequestJobData = RequestJobData>(
   });
   // without a listener, an 'error' event (Redis gone) would crash the process
   queue.on('error', onError);
+  // the boundary of libs/queues: adding while Redis is unavailable throws DependencyUnavailableError
+  const rethrow = (err: unknown): never => {
+    throw toRedisError(err);
+  };
+  const add = queue.add.bind(queue);
+  const addBulk = queue.addBulk.bind(queue);
+  queue.add = (...args) => add(...args).catch(rethrow);
+  queue.addBulk = (...args) => addBulk(...args).catch(rethrow);
   return queue;
 }
 

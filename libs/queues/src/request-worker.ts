@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { backoffDelayMs } from '@linebacker/domain';
 import type { RetryConfig } from '@linebacker/config';
 import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
@@ -24,7 +25,6 @@ export interface RequestWorkerOptions<T extends RequestJobData> {
    * progress in the job data, so that a retry can skip what already happened.
    */
   handle: (data: T, log: Logger, job: StepJob<T>) => Promise<StepOutcome>;
-  isConnectionFailure: (err: unknown) => boolean;
   /**
    * Resolves when the dependencies the step needs answer again. After a connection failure the
    * worker pauses its intake and calls this with growing pauses, then resumes: jobs wait in the
@@ -64,8 +64,8 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
     logger.warn({ queue: options.queue }, 'a dependency is unavailable: pausing intake until it answers');
     await worker.pause(true);
     // (a paused worker is not "running": our own flag tells when it closes)
-    for (let delay = retry.startMs; !closing; delay = Math.min(delay * 2, retry.maxMs)) {
-      await sleep(delay);
+    for (let attempt = 1; !closing; attempt += 1) {
+      await sleep(backoffDelayMs(attempt, retry.startMs, retry.maxMs));
       try {
         await probe();
         break;
@@ -96,7 +96,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       log.debug({ outcome }, 'step finished');
       return outcome;
     } catch (err) {
-      const kind = classifyFailure(err, options.isConnectionFailure);
+      const kind = classifyFailure(err);
       if (kind === 'connection' && options.probe && !probing) void pauseUntilHealthy(options.probe);
       const attempt = (job.data.attempt ?? 0) + 1;
       const receivedAt = job.data.receivedAt ? Date.parse(job.data.receivedAt) : job.timestamp;

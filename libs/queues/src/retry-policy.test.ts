@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError, TransientError } from '@linebacker/domain';
+import { DependencyUnavailableError, PermanentError } from '@linebacker/domain';
 import { classifyFailure, retryDecision } from './retry-policy.js';
 
 const policy = { startMs: 1000, maxMs: 60_000, maxAttempts: 3, maxAgeMs: 24 * 3600_000 };
 const connectionRefused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-const isConnection = (err: unknown) => (err as { code?: string }).code === 'ECONNREFUSED';
 
 describe('failure classification', () => {
   it('separates permanent, connection and other failures', () => {
-    expect(classifyFailure(new PermanentError('bad data'), isConnection)).toBe('permanent');
-    expect(classifyFailure(connectionRefused, isConnection)).toBe('connection');
-    expect(classifyFailure(new TransientError('busy'), isConnection)).toBe('transient');
-    expect(classifyFailure(new TypeError('a bug'), isConnection)).toBe('transient');
+    expect(classifyFailure(new PermanentError('bad data'))).toBe('permanent');
+    expect(classifyFailure(new DependencyUnavailableError('postgres', { cause: connectionRefused }))).toBe('connection');
+    expect(classifyFailure(connectionRefused)).toBe('transient'); // the adapters translate; an untranslated one is a surprise
+    expect(classifyFailure(new TypeError('a bug'))).toBe('transient');
   });
 });
 

@@ -1,18 +1,19 @@
-import { backoffDelayMs, PermanentError } from '@linebacker/domain';
+import { backoffDelayMs, DependencyUnavailableError, PermanentError } from '@linebacker/domain';
 import type { RetryConfig } from '@linebacker/config';
 
 /**
- * How a failed step is treated (SPEC §6):
- * - `connection`: a dependency is unreachable (Postgres, Redis, interface queue): retried with
+ * How a failed step is treated (SPEC §6), from the failure classes the adapters throw:
+ * - `connection`: a DependencyUnavailableError (Postgres, Redis, interface queue): retried with
  *   backoff until the request is older than `maxAgeMs`;
- * - `transient`: any other error, including ones we did not foresee: retried up to `maxAttempts`;
- * - `permanent`: bad data, retrying cannot help: fail at once.
+ * - `permanent`: a PermanentError (bad data, a request the interface refuses, a broken
+ *   invariant): retrying cannot help, fail at once;
+ * - `transient`: any other error, including ones we did not foresee: retried up to `maxAttempts`.
  */
 export type FailureKind = 'connection' | 'transient' | 'permanent';
 
-export function classifyFailure(err: unknown, isConnectionFailure: (err: unknown) => boolean): FailureKind {
+export function classifyFailure(err: unknown): FailureKind {
   if (err instanceof PermanentError) return 'permanent';
-  if (isConnectionFailure(err)) return 'connection';
+  if (err instanceof DependencyUnavailableError) return 'connection';
   return 'transient';
 }
 

@@ -9,7 +9,7 @@ import { createRequestWorker, type RequestWorkerOptions } from './request-worker
 
 type StepOptions<T extends RequestJobData> = Pick<
   RequestWorkerOptions<T>,
-  'queue' | 'concurrency' | 'handle' | 'isConnectionFailure' | 'onGiveUp' | 'probe' | 'counters'
+  'queue' | 'concurrency' | 'handle' | 'onGiveUp' | 'probe' | 'counters'
 >;
 
 /**

@@ -1,9 +1,10 @@
+import { DependencyUnavailableError } from '@linebacker/domain';
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from './database-unavailable.js';
+import { toDatabaseError } from './database-errors.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
-describe('isDatabaseUnavailable', () => {
+describe('toDatabaseError', () => {
   it.each([
     withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
     withCode('read ECONNRESET', 'ECONNRESET'),
@@ -14,7 +15,11 @@ describe('isDatabaseUnavailable', () => {
     new Error('Connection terminated unexpectedly'),
     new Error('timeout exceeded when trying to connect'),
     new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')], 'all failed'),
-  ])('is true for %s', (err) => expect(isDatabaseUnavailable(err)).toBe(true));
+  ])('makes Postgres unavailable of %s', (err) => {
+    const translated = toDatabaseError(err);
+    expect(translated).toBeInstanceOf(DependencyUnavailableError);
+    expect(translated).toMatchObject({ dependency: 'postgres', cause: err });
+  });
 
   it.each([
     withCode('duplicate key value violates unique constraint', '23505'),
@@ -22,5 +27,5 @@ describe('isDatabaseUnavailable', () => {
     withCode('invalid input syntax for type uuid', '22P02'),
     new TypeError('a bug'),
     undefined,
-  ])('is false for %s', (err) => expect(isDatabaseUnavailable(err)).toBe(false));
+  ])('leaves %s as it is', (err) => expect(toDatabaseError(err)).toBe(err));
 });

@@ -1,0 +1,27 @@
+import { DependencyUnavailableError, isNetworkError } from '@linebacker/domain';
+
+/** ioredis' and Redis' own words for "not serving right now". */
+const UNAVAILABLE_MESSAGES = [
+  'Connection is closed',
+  "Stream isn't writeable",
+  'Reached the max retries per request limit',
+  'LOADING',
+  'READONLY',
+  'CLUSTERDOWN',
+  'MASTERDOWN',
+];
+
+function isRedisUnavailable(err: object): boolean {
+  const { name, message } = err as { name?: unknown; message?: unknown };
+  if (name === 'MaxRetriesPerRequestError') return true;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((known) => message.includes(known));
+}
+
+/**
+ * The error callers of libs/queues see: a DependencyUnavailableError('redis') when Redis is
+ * unreachable or not serving for now, any other error as it is.
+ */
+export function toRedisError(err: unknown): unknown {
+  if (err instanceof DependencyUnavailableError) return err;
+  return isNetworkError(err, isRedisUnavailable) ? new DependencyUnavailableError('redis', { cause: err }) : err;
+}
