@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTransition } from '@linebacker/db';
 import { SCOPES } from '@linebacker/domain';
-import { openApiDocument } from '../../apps/http-receiver/src/openapi.js';
+import { openApiDocument } from '../../apps/http-receiver/src/operator/openapi.js';
 import { call, createTestApiClient, type ApiResponse, type TestApiClient } from '../support/api-client.js';
 import type { Azurite } from '../support/azurite.js';
 import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { loadConfig, type Config } from '@linebacker/config';
-import { createLogger, Shutdown } from '@linebacker/runtime';
+import { createLogger, Shutdown, type AppContext } from '@linebacker/runtime';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { startReceiver } from '../../apps/http-receiver/src/start-receiver.js';
 import { startAzurite, type Azurite } from './azurite.js';
@@ -16,10 +16,10 @@ export interface TestReceiver {
 }
 
 /**
- * Runs the real http-receiver wiring (start-receiver.ts) in this process on a free port, with the
- * given environment on top of quiet defaults. Set LINEBACKER_TEST_LOG=debug to see its logs.
+ * An app context as runApp gives one (config, logger, shutdown), with the given environment on
+ * top of quiet defaults (a free port on loopback). Set LINEBACKER_TEST_LOG=debug to see its logs.
  */
-export async function startTestReceiver(env: Record<string, string>): Promise<TestReceiver> {
+export function testAppContext(env: Record<string, string>): { context: AppContext; close: () => Promise<void> } {
   const config = loadConfig({
     LINEBACKER_HTTP_HOST: '127.0.0.1',
     LINEBACKER_HTTP_PORT: '0',
@@ -29,18 +29,22 @@ export async function startTestReceiver(env: Record<string, string>): Promise<Te
   });
   const logger = createLogger('http-receiver', config.logLevel);
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
-  const { port, app } = await startReceiver({
-    config,
-    logger,
-    onShutdown: (name, release) => shutdown.register(name, release),
-    isShuttingDown: () => shutdown.started,
-  });
   return {
-    url: `http://127.0.0.1:${port}`,
-    config,
-    app,
+    context: {
+      config,
+      logger,
+      onShutdown: (name, release) => shutdown.register(name, release),
+      isShuttingDown: () => shutdown.started,
+    },
     close: async () => void (await shutdown.run()),
   };
+}
+
+/** Runs the real http-receiver wiring (start-receiver.ts) in this process on a free port. */
+export async function startTestReceiver(env: Record<string, string>): Promise<TestReceiver> {
+  const { context, close } = testAppContext(env);
+  const { port, app } = await startReceiver(context);
+  return { url: `http://127.0.0.1:${port}`, config: context.config, app, close };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { requireScope } from '../auth-middleware.js';
+import { requireScope } from '../auth/auth-middleware.js';
 import type { Admission, HealthReport, HealthSnapshot } from './health-schemas.js';
 import type { HealthCache } from './health-cache.js';
 
@@ -7,7 +7,7 @@ import type { HealthCache } from './health-cache.js';
  * GET /healthz (scope ops:read): the cached snapshot, 503 while it is `down` or not yet taken, with
  * whether this receiver takes new requests on that snapshot (admission.ts).
  */
-export function healthzRoutes(cache: HealthCache, admissionOf: (snapshot: HealthSnapshot) => Admission): Router {
+export function healthzRoutes(cache: Pick<HealthCache, 'current'>, admissionOf: (snapshot: HealthSnapshot) => Admission): Router {
   const router = Router();
   router.get('/healthz', requireScope('ops:read'), (_req, res) => {
     const snapshot = cache.current();

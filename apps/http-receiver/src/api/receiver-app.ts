@@ -6,21 +6,21 @@ import type { Pool } from '@linebacker/db';
 import type { Redis, RequestQueue } from '@linebacker/queues';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
-import { createAuthenticator } from './authenticate.js';
-import { requireToken } from './auth-middleware.js';
+import { createAuthenticator } from '../auth/authenticate.js';
+import { requireToken } from '../auth/auth-middleware.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
 import { backupRequestsRoutes } from './backup-requests-routes.js';
-import { browserSessionRoutes, redirectBrowsersToSignIn } from './browser-session.js';
-import { DASHBOARD_STYLESHEET, dashboardRoutes } from './dashboard-routes.js';
+import { browserSessionRoutes, redirectBrowsersToSignIn } from '../auth/browser-session.js';
+import { DASHBOARD_STYLESHEET, dashboardRoutes } from '../operator/dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
-import type { HealthSnapshot } from './health/health-schemas.js';
-import type { HealthCache } from './health/health-cache.js';
-import { healthzRoutes } from './health/healthz-route.js';
-import { createMetrics } from './metrics.js';
-import { openApiRoutes } from './openapi.js';
-import { probeRoutes } from './probes.js';
-import { QUEUE_BOARD_PATH, queueBoard } from './queue-board.js';
-import { rateLimitPerClient } from './rate-limit.js';
+import type { HealthSnapshot } from '../health/health-schemas.js';
+import type { HealthCache } from '../health/health-cache.js';
+import { healthzRoutes } from '../health/healthz-route.js';
+import { createMetrics } from '../health/metrics.js';
+import { openApiRoutes } from '../operator/openapi.js';
+import { probeRoutes } from '../health/probes.js';
+import { QUEUE_BOARD_PATH, queueBoard } from '../operator/queue-board.js';
+import { rateLimitPerClient } from '../auth/rate-limit.js';
 import { traceId } from './trace-id.js';
 
 export interface ReceiverDeps {
@@ -29,7 +29,7 @@ export interface ReceiverDeps {
   createdQueue: RequestQueue;
   /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
   queues: readonly RequestQueue[];
-  health: HealthCache;
+  health: Pick<HealthCache, 'current'>;
   logger: Logger;
   http: Config['http'];
   admission: AdmissionLimits;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { getBackupJob, listBackupJobs, upsertBackupJob, type Queryable } from '@linebacker/db';
 import { validateBackupJobDefinition, validateBackupJobId, validateWith } from '@linebacker/domain';
-import { requireScope } from './auth-middleware.js';
+import { requireScope } from '../auth/auth-middleware.js';
 import { jsonBody } from './json-body.js';
 import { notFoundProblem, validationProblem } from './problem.js';
 import { backupJobListQuerySchema, encodeCursor } from './api-schemas.js';

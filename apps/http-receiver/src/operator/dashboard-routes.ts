@@ -1,15 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Response } from 'express';
-import { requireScope } from './auth-middleware.js';
+import { requireScope } from '../auth/auth-middleware.js';
 
 /**
  * The request dashboard's files: plain HTML, CSS and browser JavaScript, no build step. They are
- * read from src/dashboard, resolved from this module's own location, which is the same folder
- * whether this runs compiled (dist/dashboard-routes.js → ../src/dashboard) or from source under
- * vitest (src/dashboard-routes.ts → ../src/dashboard); so `npm start` on a fresh clone serves them
+ * read from src/operator/dashboard, resolved from this module's own location, which is the same
+ * folder whether this runs compiled (dist/operator/dashboard-routes.js → ../../src/operator/dashboard)
+ * or from source under vitest (src/operator/dashboard-routes.ts → the same); so `npm start` on a
+ * fresh clone serves them
  * without a copy step.
  */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../src/dashboard/', import.meta.url));
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../src/operator/dashboard/', import.meta.url));
 export const DASHBOARD_STYLESHEET = `${DASHBOARD_DIR}style.css`;
 
 const CONTENT_SECURITY_POLICY = [

@@ -1,7 +1,7 @@
 import { rateLimit } from 'express-rate-limit';
 import type { RequestHandler } from 'express';
 import { principalOf } from './auth-middleware.js';
-import { Problem } from './problem.js';
+import { Problem } from '../api/problem.js';
 
 /**
  * Per-client request budget over a one-minute window (429 beyond it). The count is kept in each

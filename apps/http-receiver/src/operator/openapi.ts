@@ -15,15 +15,15 @@ import {
   problemSchema,
   sessionSchema,
   signInSchema,
-} from './api-schemas.js';
-import { SESSION_COOKIE } from './browser-session.js';
+} from '../api/api-schemas.js';
+import { SESSION_COOKIE } from '../auth/browser-session.js';
 import {
   healthReportSchema,
   healthStartingSchema,
   livenessSchema,
   readinessSchema,
-} from './health/health-schemas.js';
-import { BODY_LIMIT_BYTES } from './json-body.js';
+} from '../health/health-schemas.js';
+import { BODY_LIMIT_BYTES } from '../api/json-body.js';
 
 /*
  * GET /openapi.json, the OpenAPI 3.1 description of the http-receiver, generated from the zod

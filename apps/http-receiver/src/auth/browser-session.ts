@@ -1,8 +1,8 @@
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
 import type { Authenticate, Principal } from './authenticate.js';
-import { Problem, validationProblem } from './problem.js';
+import { Problem, validationProblem } from '../api/problem.js';
 import { signInPage } from './sign-in-page.js';
-import type { SessionView } from './api-schemas.js';
+import type { SessionView } from '../api/api-schemas.js';
 
 /*
  * Browser sign-in for the operator pages (/dashboard, /admin/queues).

@@ -1,5 +1,5 @@
 import { QUEUES } from '@linebacker/queues';
-import type { Admission, HealthSnapshot } from './health/health-schemas.js';
+import type { Admission, HealthSnapshot } from '../health/health-schemas.js';
 
 /**
  * Admission control (SPEC §6 "Overload", README "Reliability"): whether the receiver takes new

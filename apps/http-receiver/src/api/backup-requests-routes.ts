@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { getBackupRequestWithHistory, listBackupRequests, type Pool } from '@linebacker/db';
 import { validateWith } from '@linebacker/domain';
 import { acceptBackupRequest, type AcceptDeps } from './accept-backup-request.js';
-import { principalOf, requireScope } from './auth-middleware.js';
+import { principalOf, requireScope } from '../auth/auth-middleware.js';
 import { jsonBody } from './json-body.js';
 import { notFoundProblem, validationProblem } from './problem.js';
 import { backupRequestListQuerySchema, encodeCursor } from './api-schemas.js';

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } 
 import type { JwtConfig } from '@linebacker/config';
 import { findApiClientById, findApiClientByKeyHash, type Queryable } from '@linebacker/db';
 import { hashApiKey, isScope, looksLikeApiKey, type Scope } from '@linebacker/domain';
-import { Problem, unavailableProblem } from './problem.js';
+import { Problem, unavailableProblem } from '../api/problem.js';
 
 /** Who is calling, and what they may do. */
 export interface Principal {

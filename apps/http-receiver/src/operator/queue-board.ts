@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { RequestQueue } from '@linebacker/queues';
-import { principalOf, requireScope } from './auth-middleware.js';
+import { principalOf, requireScope } from '../auth/auth-middleware.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 

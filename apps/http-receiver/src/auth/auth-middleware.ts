@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Scope } from '@linebacker/domain';
 import { unauthenticated, type Authenticate, type Principal } from './authenticate.js';
 import { assertSameOrigin, sessionTokenOf } from './browser-session.js';
-import { Problem } from './problem.js';
+import { Problem } from '../api/problem.js';
 
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Queryable } from '@linebacker/db';
 import type { Redis } from '@linebacker/queues';
-import type { Liveness, Readiness } from './health/health-schemas.js';
+import type { Liveness, Readiness } from './health-schemas.js';
 
 export interface ProbeDeps {
   db: Queryable;

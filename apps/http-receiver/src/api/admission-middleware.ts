@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Admission } from './health/health-schemas.js';
+import type { Admission } from '../health/health-schemas.js';
 import { unavailableProblem } from './problem.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { requireScope } from './auth-middleware.js';
-import type { HealthCache } from './health/health-cache.js';
+import { requireScope } from '../auth/auth-middleware.js';
+import type { HealthCache } from './health-cache.js';
 
 /**
  * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
@@ -12,7 +12,7 @@ import type { HealthCache } from './health/health-cache.js';
  * instances each scrape reaches one of them: HTTP and runtime series describe that instance (label
  * `pid`); pipeline-wide series are the same in all.
  */
-export function createMetrics(health: HealthCache): { router: Router; observeHttp: RequestHandler; countRefusedOverload: () => void } {
+export function createMetrics(health: Pick<HealthCache, 'current'>): { router: Router; observeHttp: RequestHandler; countRefusedOverload: () => void } {
   const registry = new Registry();
   registry.setDefaultLabels({ pid: String(process.pid) });
   collectDefaultMetrics({ register: registry });
