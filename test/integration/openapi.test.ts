@@ -12,7 +12,7 @@ import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver
 import { createTestDatabase, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
 
 /*
- * Keeps GET /openapi.json in step with the real http-receiver (apps/http-receiver/src/openapi.ts).
+ * Keeps GET /openapi.json in step with the real http-receiver (apps/http-receiver/src/operator/openapi.ts).
  *
  * Two directions, two methods, because neither method sees everything:
  *   - route → document: the routes of the real Express app, read from its router. Express 5's
