@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createTestApiClient, type ApiResponse, type TestApiClient } from '../support/api-client.js';
 import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
+import { walkStatuses } from '../support/rows.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
 const today = new Date().toISOString().slice(0, 10);
@@ -108,16 +109,12 @@ describe('GET /api/v1/backup-requests/{id}', () => {
   it('shows the fields set by later steps and the whole history in order', async () => {
     const id = (await postRequest(owner)).body.backupRequestId;
     await pool.query(
-      `UPDATE backup_requests SET status = 'Failed', checked_at = now(), sent_at = now(), replied_at = now(),
-         backup_provider_code = 'CloudA', storage_path_name = '/store/a', status_reason = 'disk full'
+      `UPDATE backup_requests SET checked_at = now(), sent_at = now(), replied_at = now(),
+         backup_provider_code = 'CloudA', storage_path_name = '/store/a'
        WHERE backup_request_id = $1`,
       [id],
     );
-    await pool.query(
-      `INSERT INTO backup_request_status_history (backup_request_id, status, reason)
-       VALUES ($1, 'Allowed', NULL), ($1, 'Sent', NULL), ($1, 'Failed', 'disk full')`,
-      [id],
-    );
+    await walkStatuses(pool, id, ['Allowed', 'Sent', 'Failed'], 'disk full');
 
     const response = await call(receiver.url, 'GET', `${PATH}/${id}`, { token: owner.apiKey });
 

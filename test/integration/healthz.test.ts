@@ -103,10 +103,10 @@ describe('GET /healthz (SPEC §5.4)', () => {
     expect((await call(receiver.url, 'GET', '/metrics', { token: writer.apiKey })).status).toBe(403);
 
     const counters = new PipelineCounters(redis, countersKey(prefix));
-    counters.add('jobs:created:done', 5);
-    counters.add('replies:poisoned', 2);
-    counters.add('sends:held-back', 7);
-    counters.add('sends:held-back-ms', 1500);
+    counters.add({ kind: 'job', step: QUEUES.created, outcome: 'done' }, 5);
+    counters.add({ kind: 'reply', outcome: 'poisoned' }, 2);
+    counters.add({ kind: 'sends-held-back' }, 7);
+    counters.add({ kind: 'sends-held-back-ms' }, 1500);
     await counters.close();
     await expect
       .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.counters?.['replies:poisoned'], { timeout: 5000 })

@@ -3,9 +3,10 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestStatus, StatusReply } from '@linebacker/domain';
-import { failUnanswered } from '@linebacker/db';
 import type { StatusReceivedJobData } from '@linebacker/queues';
+import { failUnanswered } from '../../apps/http-receiver/src/reconciliation/reconcile.js';
 import { receiveStatus } from '../../apps/receive-status/src/receive-status.js';
+import { PATH_TO, walkStatuses } from '../support/rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /*
@@ -57,15 +58,6 @@ async function insertJob(fields: JobFields = {}): Promise<Job> {
 }
 
 /** The history a request in each status has when the pipeline put it there. */
-const PATH_TO: Record<RequestStatus, RequestStatus[]> = {
-  Received: ['Received'],
-  Allowed: ['Received', 'Allowed'],
-  NotAllowed: ['Received', 'NotAllowed'],
-  Sent: ['Received', 'Allowed', 'Sent'],
-  Succeeded: ['Received', 'Allowed', 'Sent', 'Succeeded'],
-  Failed: ['Received', 'Allowed', 'Sent', 'Failed'],
-};
-
 /**
  * A request in `status`, with the columns and history rows the earlier steps would have written
  * (provider and storage path once Allowed, checked_at / sent_at by their steps).
@@ -79,28 +71,23 @@ async function insertRequest(
   const checked = status !== 'Received';
   const allowed = checked && status !== 'NotAllowed';
   await pool.query(
-    `WITH r AS (
-       INSERT INTO backup_requests (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location,
-         status, trace_id, checked_at, sent_at, backup_provider_code, storage_path_name, status_reason)
-       VALUES ($1, 'test-client', $2, $3, '/data/prepared', $4, $5,
-         CASE WHEN $6 THEN now() END, CASE WHEN $4 IN ('Sent', 'Failed', 'Succeeded') THEN now() END, $7, $8,
-         CASE $4 WHEN 'NotAllowed' THEN 'backup job is inactive' WHEN 'Failed' THEN 'an earlier failure' END)
-       RETURNING backup_request_id, status_reason)
-     INSERT INTO backup_request_status_history (backup_request_id, status, reason)
-     SELECT r.backup_request_id, s.status, CASE WHEN s.status = $4 THEN r.status_reason END
-     FROM r, unnest($9::text[]) WITH ORDINALITY AS s(status, n) ORDER BY s.n`,
+    `INSERT INTO backup_requests (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location,
+       status, trace_id, checked_at, sent_at, backup_provider_code, storage_path_name)
+     VALUES ($1, 'test-client', $2, $3, '/data/prepared', 'Received', $4,
+       CASE WHEN $5 THEN now() END, CASE WHEN $6 IN ('Sent', 'Failed', 'Succeeded') THEN now() END, $7, $8)`,
     [
       id,
       job.backupJobId,
       dataDate,
-      status,
       `trace-${id.slice(0, 8)}`,
       checked,
+      status,
       allowed ? job.backupProviderCode : null,
       allowed ? job.storagePathName : null,
-      PATH_TO[status],
     ],
   );
+  const reason = status === 'NotAllowed' ? 'backup job is inactive' : status === 'Failed' ? 'an earlier failure' : null;
+  await walkStatuses(pool, id, PATH_TO[status].slice(1), reason);
   return id;
 }
 
@@ -472,7 +459,7 @@ describe('concurrent replies for one request', () => {
     const job = await insertJob();
     for (let round = 0; round < 10; round += 1) {
       const id = await insertRequest(job, 'Sent');
-      const timeout = () => failUnanswered(pool, 0, 'no reply from backup interface', 1000);
+      const timeout = () => failUnanswered(pool, 0, 1000);
       await Promise.all(round % 2 === 0 ? [apply(reply(id)), timeout()] : [timeout(), apply(reply(id))]);
 
       const request = await requestRow(id);

@@ -96,7 +96,7 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
       expect(await statusOf(pool, sent)).toEqual({
         status: 'Failed',
         reason: 'no reply from backup interface',
-        history: ['Received', 'Failed'],
+        history: ['Received', 'Allowed', 'Sent', 'Failed'],
       });
       // the job that was still waiting (delayed) was left alone: one job, still delayed
       expect(await (await created.getJob(queued))?.getState()).toBe('delayed');

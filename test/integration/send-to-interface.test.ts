@@ -89,7 +89,7 @@ describe('send-to-interface (SPEC §4)', () => {
 
     const after = await pool.query('SELECT status, sent_at IS NOT NULL AS sent FROM backup_requests WHERE backup_request_id = $1', [id]);
     expect(after.rows[0]).toEqual({ status: 'Sent', sent: true });
-    expect((await statusOf(pool, id)).history).toEqual(['Received', 'Sent']);
+    expect((await statusOf(pool, id)).history).toEqual(['Received', 'Allowed', 'Sent']);
   });
 
   it('on a first run sends the message the job carries (check-allowed built it), without reading the request', async () => {

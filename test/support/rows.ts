@@ -20,7 +20,31 @@ export async function insertJob(db: pg.Pool, job: Partial<BackupJob> & { backupJ
   return full;
 }
 
-/** Inserts a request in the given status, with its Received history row; returns its id. */
+/** The statuses a request goes through to reach each status (SPEC §2.2), in order. */
+export const PATH_TO: Record<RequestStatus, RequestStatus[]> = {
+  Received: ['Received'],
+  Allowed: ['Received', 'Allowed'],
+  NotAllowed: ['Received', 'NotAllowed'],
+  Sent: ['Received', 'Allowed', 'Sent'],
+  Succeeded: ['Received', 'Allowed', 'Sent', 'Succeeded'],
+  Failed: ['Received', 'Allowed', 'Sent', 'Failed'],
+};
+
+/**
+ * Moves a stored request through `statuses` one UPDATE at a time, as the steps would, so that the
+ * database writes its history rows; `reason` goes with the last one.
+ */
+export async function walkStatuses(db: pg.Pool, id: string, statuses: RequestStatus[], reason: string | null = null): Promise<void> {
+  for (const [i, status] of statuses.entries()) {
+    await db.query('UPDATE backup_requests SET status = $2, status_reason = $3 WHERE backup_request_id = $1', [
+      id,
+      status,
+      i === statuses.length - 1 ? reason : null,
+    ]);
+  }
+}
+
+/** Inserts a request that went through the steps to the given status, with its history; returns its id. */
 export async function insertRequest(
   db: pg.Pool,
   fields: { backupJobId: string; status?: RequestStatus; dataDate?: string; storagePathName?: string; backupProviderCode?: string },
@@ -29,21 +53,19 @@ export async function insertRequest(
   const status = fields.status ?? 'Received';
   const checked = status !== 'Received';
   await db.query(
-    `WITH r AS (
-       INSERT INTO backup_requests (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location,
-         status, trace_id, backup_provider_code, storage_path_name)
-       VALUES ($1, 'test-client', $2, $3, '/data/prepared', $4, $5, $6, $7) RETURNING backup_request_id)
-     INSERT INTO backup_request_status_history (backup_request_id, status) SELECT backup_request_id, 'Received' FROM r`,
+    `INSERT INTO backup_requests (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location,
+       status, trace_id, backup_provider_code, storage_path_name)
+     VALUES ($1, 'test-client', $2, $3, '/data/prepared', 'Received', $4, $5, $6)`,
     [
       id,
       fields.backupJobId,
       fields.dataDate ?? '2026-01-15',
-      status,
       `trace-${id.slice(0, 8)}`,
       checked ? (fields.backupProviderCode ?? 'CloudA') : null,
       checked ? (fields.storagePathName ?? `vault/${fields.backupJobId}`) : null,
     ],
   );
+  await walkStatuses(db, id, PATH_TO[status].slice(1));
   return id;
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { checkRequest, type Queryable } from '@linebacker/db';
 import { outboundMessage } from '@linebacker/domain';
-import type { AllowedJobData, RequestJobData, StepOutcome } from '@linebacker/queues';
+import { requestJobData, type AllowedJobData, type RequestJobData, type StepOutcome } from '@linebacker/queues';
 
 export interface CheckAllowedDeps {
   db: Queryable;
@@ -26,12 +26,7 @@ export async function checkAllowed(data: RequestJobData, deps: CheckAllowedDeps,
   const { request, changed } = checked;
   if (changed) log.debug({ status: request.status, reason: request.statusReason }, 'checked');
   if (request.status === 'Allowed') {
-    await deps.enqueueAllowed({
-      backupRequestId: request.backupRequestId,
-      traceId: request.traceId,
-      receivedAt: request.receivedAt.toISOString(),
-      message: outboundMessage(request),
-    });
+    await deps.enqueueAllowed({ ...requestJobData(request), message: outboundMessage(request) });
   }
   return changed ? 'done' : 'no-op';
 }

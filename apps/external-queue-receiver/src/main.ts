@@ -1,4 +1,4 @@
-import { createInterfaceQueues, ensureQueuesExist, startPollLoop } from '@linebacker/interface-queue';
+import { openInterfaceQueues, startPollLoop } from '@linebacker/interface-queue';
 import { QUEUES, openCounters, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { receiveReplies } from './receive-replies.js';
@@ -7,8 +7,7 @@ await runApp('external-queue-receiver', async (context) => {
   const { config, logger, onShutdown } = context;
   const counters = openCounters(context);
   const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
-  const { statuses, poison } = createInterfaceQueues(config.interface);
-  await ensureQueuesExist([statuses, poison], 60_000, (err) => logger.info({ err }, 'waiting for the interface queues'));
+  const { statuses, poison } = await openInterfaceQueues(context, ['statuses', 'poison']);
   const loop = startPollLoop({
     poll: () =>
       receiveReplies({

@@ -3,6 +3,7 @@ import { parseStatusReply } from '@linebacker/domain';
 import type { MessageQueue, ReceivedMessage } from '@linebacker/interface-queue';
 import {
   QUEUES,
+  statusReceivedJobData,
   statusReceivedJobId,
   type PipelineCounters,
   type RequestQueue,
@@ -49,7 +50,7 @@ export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> 
       deps.log.debug({ backupRequestId: reply.backupRequestId, traceId: reply.traceId, result: reply.resultTypeCode }, 'reply received');
       jobs.push({
         name: QUEUES.statusReceived,
-        data: { backupRequestId: reply.backupRequestId, traceId: reply.traceId ?? '', reply },
+        data: statusReceivedJobData(reply),
         opts: { jobId: statusReceivedJobId(reply) },
       });
     } else {
@@ -78,8 +79,8 @@ export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> 
   // and is added again under the same job id.
   const deletions = await Promise.allSettled(messages.map((message) => deps.statuses.delete(message)));
   const failed = deletions.filter((d) => d.status === 'rejected').length;
-  deps.counters?.add('replies:received', jobs.length);
-  deps.counters?.add('replies:poisoned', poisoned.length);
+  deps.counters?.add({ kind: 'reply', outcome: 'received' }, jobs.length);
+  deps.counters?.add({ kind: 'reply', outcome: 'poisoned' }, poisoned.length);
   if (failed > 0) deps.log.warn({ failed }, 'some handled replies could not be deleted; they will be seen again');
   return messages.length;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutboundBackupRequest } from '@linebacker/domain';
 import { startPollLoop, type InterfaceQueues, type ReceivedMessage } from '@linebacker/interface-queue';
-import type { Logger } from '@linebacker/runtime';
+import { withTimeout, type Logger } from '@linebacker/runtime';
 import { simulatedOutcome } from './simulated-outcome.js';
 import { replyFor } from './simulate-reply.js';
 
@@ -154,9 +154,11 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
     stopping.abort();
     await loop.stop();
     if (inFlight.size === 0) return;
-    const drained = Promise.allSettled([...inFlight]).then(() => true);
-    const timedOut = sleep(stopTimeoutMs, false, { ref: false });
-    const clean = await Promise.race([drained, timedOut]);
+    const clean = await withTimeout(
+      Promise.allSettled([...inFlight]).then(() => true),
+      stopTimeoutMs,
+      false,
+    );
     if (!clean) {
       logger.warn({ inFlight: inFlight.size }, 'stopped before every reply was sent: those requests come back after their visibility timeout');
       abandoned.abort();

@@ -1,5 +1,5 @@
 import { openPool } from '@linebacker/db';
-import { createInterfaceQueues, createSendWindow, ensureQueuesExist } from '@linebacker/interface-queue';
+import { createSendWindow, openInterfaceQueues } from '@linebacker/interface-queue';
 import { QUEUES, openCounters, startStepWorker, type AllowedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { failUnsent, sendToInterface } from './send-to-interface.js';
@@ -8,17 +8,16 @@ await runApp('send-to-interface', async (context) => {
   const { config, logger, onShutdown } = context;
   const pool = openPool(context, 'send-to-interface');
   const counters = openCounters(context);
-  const { requests, statuses } = createInterfaceQueues(config.interface);
   // the status queue too: the send window reads its depth
-  await ensureQueuesExist([requests, statuses], 60_000, (err) => logger.info({ err }, 'waiting for the interface queues'));
+  const { requests, statuses } = await openInterfaceQueues(context, ['requests', 'statuses']);
   const window = createSendWindow({
     readDepth: async () => (await Promise.all([requests.approximateCount(), statuses.approximateCount()])).reduce((a, b) => a + b, 0),
     maxDepth: config.interface.maxDepth,
     sampleMs: config.interface.depthSampleMs,
     onError: (err) => logger.debug({ err }, 'could not read the interface queue depth; sends go on'),
     onHeldBack: (waitedMs) => {
-      counters.add('sends:held-back');
-      counters.add('sends:held-back-ms', waitedMs);
+      counters.add({ kind: 'sends-held-back' });
+      counters.add({ kind: 'sends-held-back-ms' }, waitedMs);
     },
   });
   await startStepWorker<AllowedJobData>(context, {

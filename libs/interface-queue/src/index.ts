@@ -6,5 +6,5 @@ export {
   type InterfaceQueueSettings,
 } from './azure-message-queue.js';
 export { startPollLoop, type PollLoop, type PollLoopOptions } from './poll-loop.js';
-export { ensureQueuesExist } from './ensure-queues.js';
+export { openInterfaceQueues } from './open-interface-queues.js';
 export { createSendWindow, type SendWindow, type SendWindowOptions, type SendWindowState } from './send-window.js';

@@ -1,5 +1,12 @@
 export { QUEUES, type QueueName } from './queue-names.js';
-export { statusReceivedJobId, type AllowedJobData, type RequestJobData, type StatusReceivedJobData } from './payloads.js';
+export {
+  requestJobData,
+  statusReceivedJobData,
+  statusReceivedJobId,
+  type AllowedJobData,
+  type RequestJobData,
+  type StatusReceivedJobData,
+} from './payloads.js';
 export { createProducerConnection, createWorkerConnection, waitUntilReady, type Redis } from './redis-connection.js';
 export { createRequestQueue, addRequestJob, RETENTION, type RequestQueue } from './request-queue.js';
 export { evictionPolicyProblem } from './eviction-policy.js';
@@ -8,3 +15,4 @@ export { createRequestWorker, type RequestWorkerOptions, type StepJob, type Step
 export { startStepWorker, openProducerQueue, openCounters } from './step-worker.js';
 export { queueStatistics, type QueueStatistics } from './queue-statistics.js';
 export { PipelineCounters, countersKey, readCounters } from './pipeline-counters.js';
+export { counterField, parseCounterField, type CounterKey } from './counter-keys.js';

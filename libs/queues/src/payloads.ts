@@ -25,6 +25,20 @@ export interface StatusReceivedJobData extends RequestJobData {
   reply: StatusReply;
 }
 
+/** The payload of a request's job (created, allowed), from the request as stored. */
+export const requestJobData = (request: { backupRequestId: string; traceId: string; receivedAt: Date }): RequestJobData => ({
+  backupRequestId: request.backupRequestId,
+  traceId: request.traceId,
+  receivedAt: request.receivedAt.toISOString(),
+});
+
+/** The payload of a status-received job, from the reply (its trace id, when the interface echoed it). */
+export const statusReceivedJobData = (reply: StatusReply): StatusReceivedJobData => ({
+  backupRequestId: reply.backupRequestId,
+  traceId: reply.traceId ?? '',
+  reply,
+});
+
 /** status-received jobs are keyed by request and result: a repeated reply is one job. */
 export const statusReceivedJobId = (reply: Pick<StatusReply, 'backupRequestId' | 'resultTypeCode'>): string =>
   `${reply.backupRequestId}-${reply.resultTypeCode}`;

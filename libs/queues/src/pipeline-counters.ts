@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { counterField, type CounterKey } from './counter-keys.js';
 
 /** The Redis hash where every process adds its pipeline counters (read back by /healthz, /metrics). */
 export const countersKey = (prefix: string): string => `${prefix}:linebacker:counters`;
@@ -22,7 +23,11 @@ export class PipelineCounters {
     this.timer.unref();
   }
 
-  add(field: string, amount = 1): void {
+  add(key: CounterKey, amount = 1): void {
+    this.addToField(counterField(key), amount);
+  }
+
+  private addToField(field: string, amount: number): void {
     this.pending.set(field, (this.pending.get(field) ?? 0) + amount);
   }
 
@@ -37,7 +42,7 @@ export class PipelineCounters {
       if (results.some(([err]) => err)) throw new Error('HINCRBY failed');
     } catch {
       // write them next time (a partially applied batch may count a few events twice; counters are for trends)
-      for (const [field, amount] of batch) this.add(field, amount);
+      for (const [field, amount] of batch) this.addToField(field, amount);
     }
   }
 

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '@linebacker/runtime';
 import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
 import { toRedisError } from './redis-errors.js';
@@ -52,18 +53,9 @@ export async function addRequestJob(
   timeoutMs: number,
 ): Promise<boolean> {
   if (connection.status !== 'ready') return false;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      (queue as Queue<RequestJobData>).add(queue.name, data, { jobId: data.backupRequestId }).then(() => true),
-      timeout,
-    ]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+  const added = (queue as Queue<RequestJobData>).add(queue.name, data, { jobId: data.backupRequestId }).then(
+    () => true,
+    () => false,
+  );
+  return withTimeout(added, timeoutMs, false);
 }

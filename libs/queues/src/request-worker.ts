@@ -91,8 +91,8 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       const stepJob: StepJob<T> = { remember: (data) => job.updateData(data), firstRun: job.attemptsStarted <= 1 && !job.data.attempt };
       const started = performance.now();
       const outcome = await options.handle(job.data, log, stepJob);
-      options.counters?.add(`jobs:${options.queue}:${outcome}`);
-      options.counters?.add(`ms:${options.queue}`, performance.now() - started);
+      options.counters?.add({ kind: 'job', step: options.queue, outcome });
+      options.counters?.add({ kind: 'step-ms', step: options.queue }, performance.now() - started);
       log.debug({ outcome }, 'step finished');
       return outcome;
     } catch (err) {
@@ -106,7 +106,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
         try {
           await options.onGiveUp?.(job.data, reason, log);
           log.error({ err, kind, attempt }, 'step gave up');
-          options.counters?.add(`jobs:${options.queue}:gave-up`);
+          options.counters?.add({ kind: 'job', step: options.queue, outcome: 'gave-up' });
           throw new UnrecoverableError(reason);
         } catch (giveUpErr) {
           if (giveUpErr instanceof UnrecoverableError) throw giveUpErr;
@@ -115,7 +115,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       }
       const delayMs = decision.retry ? decision.delayMs : retry.maxMs;
       log.warn({ err, kind, attempt, delayMs }, 'step failed; retrying');
-      options.counters?.add(`jobs:${options.queue}:retried`);
+      options.counters?.add({ kind: 'job', step: options.queue, outcome: 'retried' });
       await job.updateData({ ...job.data, attempt });
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();

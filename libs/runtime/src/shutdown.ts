@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from './with-timeout.js';
 
 export type Releaser = () => Promise<void> | void;
 
@@ -35,7 +36,7 @@ export class Shutdown {
     for (const { name, release } of [...this.releasers].reverse()) {
       const left = deadline - Date.now();
       try {
-        const finished = await withTimeout(Promise.resolve().then(release), Math.max(left, 0));
+        const finished = await withTimeout(Promise.resolve().then(release).then(() => true), Math.max(left, 0), false);
         if (!finished) {
           clean = false;
           this.logger.warn({ resource: name }, 'shutdown deadline passed before this resource closed');
@@ -46,17 +47,5 @@ export class Shutdown {
       }
     }
     return clean;
-  }
-}
-
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

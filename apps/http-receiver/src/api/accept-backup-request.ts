@@ -9,7 +9,7 @@ import {
   type StoredResponse,
 } from '@linebacker/db';
 import { validateBackupRequestInput, type BackupRequestInput } from '@linebacker/domain';
-import { addRequestJob, type Redis, type RequestQueue } from '@linebacker/queues';
+import { addRequestJob, requestJobData, type Redis, type RequestQueue } from '@linebacker/queues';
 import { Problem, validationProblem } from './problem.js';
 import { requestRepresentation } from './representation.js';
 
@@ -93,11 +93,7 @@ export async function acceptBackupRequest(deps: AcceptDeps, command: AcceptComma
 
   const { request, created } = outcome;
   if (created) {
-    const job = {
-      backupRequestId: request.backupRequestId,
-      traceId: request.traceId,
-      receivedAt: request.receivedAt.toISOString(),
-    };
+    const job = requestJobData(request);
     if (!(await addRequestJob(deps.createdQueue, deps.redis, job, deps.enqueueTimeoutMs))) {
       deps.logger.warn(job, 'could not add the created job now (Redis unavailable); recovery will add it');
     }

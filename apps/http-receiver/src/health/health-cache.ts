@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Redis } from '@linebacker/queues';
+import { startPeriodicTask } from '@linebacker/runtime';
 import type { HealthSnapshot } from './health-schemas.js';
 
 export interface HealthCache {
@@ -25,9 +26,6 @@ export function startHealthCache(options: {
   log: Logger;
 }): HealthCache {
   let snapshot: HealthSnapshot | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
 
   const shared = async (): Promise<HealthSnapshot | undefined> => {
     const text = await options.redis.get(options.key).catch(() => null);
@@ -46,20 +44,6 @@ export function startHealthCache(options: {
       options.log.warn({ err }, 'could not refresh the health snapshot');
     }
   };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = refresh().finally(schedule);
-    }, options.refreshMs);
-  };
-  running = refresh().finally(schedule);
-
-  return {
-    current: () => snapshot,
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  const task = startPeriodicTask({ firstDelayMs: 0, intervalMs: options.refreshMs, run: refresh });
+  return { current: () => snapshot, stop: () => task.stop() };
 }

@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { requireScope } from '../auth/auth-middleware.js';
+import { parseCounterField, type CounterKey } from '@linebacker/queues';
 import type { HealthCache } from './health-cache.js';
 
 /**
@@ -90,8 +91,8 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
     g.set(current()?.requests?.oldestNonTerminalAgeSeconds ?? 0);
   });
 
-  /** Totals from the counters hash, as Prometheus counters (set to the total at each scrape). */
-  const pipelineCounter = (name: string, help: string, labelNames: string[], pick: (field: string) => Record<string, string> | undefined, scale = 1) =>
+  /** Totals from the counters hash (libs/queues counter-keys.ts), as Prometheus counters set to the total at each scrape. */
+  const pipelineCounter = (name: string, help: string, labelNames: string[], pick: (key: CounterKey) => Record<string, string> | undefined, scale = 1) =>
     new Counter({
       name,
       help,
@@ -100,21 +101,30 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
       collect() {
         this.reset();
         for (const [field, total] of Object.entries(current()?.counters ?? {})) {
-          const labels = pick(field);
+          const key = parseCounterField(field);
+          const labels = key && pick(key);
           if (labels) this.inc(labels, total * scale);
         }
       },
     });
-  const matcher = (pattern: RegExp, names: string[]) => (field: string) => {
-    const match = pattern.exec(field);
-    return match ? Object.fromEntries(names.map((name, i) => [name, match[i + 1]!])) : undefined;
-  };
-  pipelineCounter('linebacker_step_jobs_total', 'jobs per pipeline step and outcome (done, no-op, retried, gave-up)', ['step', 'outcome'], matcher(/^jobs:(.+):(.+)$/, ['step', 'outcome']));
-  pipelineCounter('linebacker_step_processing_seconds_total', 'time spent in each step (divide by done + no-op jobs for the mean)', ['step'], matcher(/^ms:(.+)$/, ['step']), 1 / 1000);
-  pipelineCounter('linebacker_replies_total', 'interface replies: received, poisoned, and how receive-status applied them', ['kind'], matcher(/^replies:(.+)$/, ['kind']));
-  pipelineCounter('linebacker_interface_sends_held_back_total', 'sends that waited for room in the interface queues (flow control)', [], (field) => (field === 'sends:held-back' ? {} : undefined));
-  pipelineCounter('linebacker_interface_sends_held_back_seconds_total', 'time sends waited for room in the interface queues', [], (field) => (field === 'sends:held-back-ms' ? {} : undefined), 1 / 1000);
-  pipelineCounter('linebacker_reconciliation_repairs_total', 'requests reconciliation re-added or timed out', ['repair'], matcher(/^reconcile:(.+)$/, ['repair']));
+  pipelineCounter('linebacker_step_jobs_total', 'jobs per pipeline step and outcome (done, no-op, retried, gave-up)', ['step', 'outcome'], (key) =>
+    key.kind === 'job' ? { step: key.step, outcome: key.outcome } : undefined,
+  );
+  pipelineCounter('linebacker_step_processing_seconds_total', 'time spent in each step (divide by done + no-op jobs for the mean)', ['step'], (key) =>
+    key.kind === 'step-ms' ? { step: key.step } : undefined,
+  1 / 1000);
+  pipelineCounter('linebacker_replies_total', 'interface replies: received, poisoned, and how receive-status applied them', ['kind'], (key) =>
+    key.kind === 'reply' ? { kind: key.outcome } : undefined,
+  );
+  pipelineCounter('linebacker_interface_sends_held_back_total', 'sends that waited for room in the interface queues (flow control)', [], (key) =>
+    key.kind === 'sends-held-back' ? {} : undefined,
+  );
+  pipelineCounter('linebacker_interface_sends_held_back_seconds_total', 'time sends waited for room in the interface queues', [], (key) =>
+    key.kind === 'sends-held-back-ms' ? {} : undefined,
+  1 / 1000);
+  pipelineCounter('linebacker_reconciliation_repairs_total', 'requests reconciliation re-added or timed out', ['repair'], (key) =>
+    key.kind === 'reconcile' ? { repair: key.repair } : undefined,
+  );
 
   const observeHttp: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Queryable } from '@linebacker/db';
 import type { Redis } from '@linebacker/queues';
+import { withTimeout } from '@linebacker/runtime';
 import type { Liveness, Readiness } from './health-schemas.js';
 
 export interface ProbeDeps {
@@ -11,19 +12,14 @@ export interface ProbeDeps {
 }
 
 async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      check().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      }),
-    ]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(
+    check().then(
+      () => true,
+      () => false,
+    ),
+    timeoutMs,
+    false,
+  );
 }
 
 /** /livez and /readyz (SPEC §5.4): no auth, no body to parse. */

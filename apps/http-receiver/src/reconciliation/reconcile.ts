@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { failUnanswered, findRequestsInStatus, requestsStillInStatus, type Queryable, type StrandedRequest } from '@linebacker/db';
+import { findRequestsInStatus, findUnanswered, recordTransitions, requestsStillInStatus, type Queryable, type StrandedRequest } from '@linebacker/db';
 import type { RequestStatus } from '@linebacker/domain';
-import type { PipelineCounters, RequestQueue } from '@linebacker/queues';
+import { requestJobData, type PipelineCounters, type RequestQueue } from '@linebacker/queues';
 
 export interface ReconcileDeps {
   db: Queryable;
@@ -85,10 +85,21 @@ async function readd(queue: RequestQueue, requests: JoblessRequest[]): Promise<v
   await queue.addBulk(
     requests.map((request) => ({
       name: queue.name,
-      data: { backupRequestId: request.backupRequestId, traceId: request.traceId, receivedAt: request.receivedAt.toISOString() },
+      data: requestJobData(request),
       opts: { jobId: request.backupRequestId },
     })),
   );
+}
+
+/**
+ * The reply timeout (SPEC §6): Sent requests without a reply for `timeoutMs` become Failed ("no
+ * reply from backup interface"), through the one transition statement and its rules, conditionally
+ * on still being Sent (a reply applied meanwhile wins). A later success reply still wins (Failed →
+ * Succeeded). Returns the ids that moved.
+ */
+export async function failUnanswered(db: Queryable, timeoutMs: number, limit: number): Promise<string[]> {
+  const due = await findUnanswered(db, timeoutMs, limit);
+  return due.length === 0 ? [] : recordTransitions(db, due, { to: 'Failed', reason: NO_REPLY_REASON, from: ['Sent'] });
 }
 
 /** One reconciliation pass (SPEC §6): re-add stranded Received and Allowed requests, time out Sent ones. */
@@ -98,11 +109,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const readdedCreated = await readdMissing(deps.created, deps.db, 'Received', received);
   const allowed = await findRequestsInStatus(deps.db, 'Allowed', before, deps.batchSize);
   const readdedAllowed = await readdMissing(deps.allowed, deps.db, 'Allowed', allowed);
-  const timedOut = (await failUnanswered(deps.db, deps.replyTimeoutMs, NO_REPLY_REASON, deps.batchSize)).length;
+  const timedOut = (await failUnanswered(deps.db, deps.replyTimeoutMs, deps.batchSize)).length;
   const result = { readdedCreated, readdedAllowed, timedOut };
-  deps.counters?.add('reconcile:readded:created', readdedCreated);
-  deps.counters?.add('reconcile:readded:allowed', readdedAllowed);
-  deps.counters?.add('reconcile:timed-out', timedOut);
+  deps.counters?.add({ kind: 'reconcile', repair: 'readded:created' }, readdedCreated);
+  deps.counters?.add({ kind: 'reconcile', repair: 'readded:allowed' }, readdedAllowed);
+  deps.counters?.add({ kind: 'reconcile', repair: 'timed-out' }, timedOut);
   if (readdedCreated + readdedAllowed + timedOut > 0) deps.log.warn(result, 'reconciliation repaired requests');
   return result;
 }

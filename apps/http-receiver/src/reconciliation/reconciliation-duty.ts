@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AdvisoryLeadership } from '@linebacker/db';
+import { startPeriodicTask } from '@linebacker/runtime';
 
 export interface ReconciliationDuty {
   stop(): Promise<void>;
@@ -19,9 +20,6 @@ export function startReconciliationDuty(options: {
   log: Logger;
 }): ReconciliationDuty {
   const { leadership, log } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
 
   const tick = async () => {
     const wasLeader = leadership.isLeader;
@@ -34,19 +32,10 @@ export function startReconciliationDuty(options: {
       }
     }
   };
-  const schedule = (ms: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().finally(() => schedule(options.intervalMs));
-    }, ms);
-  };
-  schedule(options.startupDelayMs);
-
+  const task = startPeriodicTask({ firstDelayMs: options.startupDelayMs, intervalMs: options.intervalMs, run: tick });
   return {
     stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await task.stop();
       await leadership.release();
     },
   };

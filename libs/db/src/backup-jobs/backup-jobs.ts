@@ -1,5 +1,5 @@
 import type { BackupJob } from '@linebacker/domain';
-import type { Queryable } from './pool.js';
+import type { Queryable } from '../pool.js';
 
 const JOB_COLUMNS = `
   backup_job_id AS "backupJobId", storage_path_name AS "storagePathName",

@@ -1,5 +1,5 @@
 import type { Scope } from '@linebacker/domain';
-import type { Queryable } from './pool.js';
+import type { Queryable } from '../pool.js';
 
 export interface ApiClient {
   clientId: string;

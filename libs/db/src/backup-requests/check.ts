@@ -1,7 +1,7 @@
 import { NOT_ALLOWED_REASONS, statusesLeadingTo, type BackupRequest } from '@linebacker/domain';
-import type { Queryable } from './pool.js';
-import { preparedStatement } from './prepared-statement.js';
-import { REQUEST_COLUMNS } from './request-columns.js';
+import type { Queryable } from '../pool.js';
+import { preparedStatement } from '../prepared-statement.js';
+import { REQUEST_COLUMNS } from './columns.js';
 
 export interface CheckedRequest {
   /** The request after the check, or as it was when it had already been checked. */
@@ -14,9 +14,10 @@ export interface CheckedRequest {
  * check-allowed's step in one statement (one round trip, one transaction): a Received request
  * becomes Allowed, with its job's provider and storage path, when its backup job exists and is
  * active, else NotAllowed with the reason — the rule of libs/domain `allowDecision` (SPEC §3),
- * written here as SQL so that the read of the job and the conditional UPDATE + history row need no
- * second round trip (the integration test checks the two agree). A request not Received is
- * returned as it is (`changed: false`); undefined when there is no such request.
+ * written here as SQL so that the read of the job and the conditional UPDATE need no second round
+ * trip (the integration test checks the two agree; the history row is the database's, migration
+ * status-history-trigger). A request not Received is returned as it is (`changed: false`);
+ * undefined when there is no such request.
  */
 export async function checkRequest(db: Queryable, backupRequestId: string): Promise<CheckedRequest | undefined> {
   const { rows } = await db.query<BackupRequest & { changed: boolean }>({
@@ -35,9 +36,6 @@ export async function checkRequest(db: Queryable, backupRequestId: string): Prom
        FROM found f
        WHERE r.backup_request_id = f.backup_request_id AND r.status = ANY ($4::text[])
        RETURNING r.*
-     ), history AS (
-       INSERT INTO backup_request_status_history (backup_request_id, status, reason)
-       SELECT backup_request_id, status, status_reason FROM updated
      )
      SELECT ${REQUEST_COLUMNS}, true AS changed FROM updated
      UNION ALL

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import {
   RESUBMITTABLE_STATUSES,
   type BackupRequest,
+  type RequestForReply,
   type RequestStatus,
   type StatusHistoryEntry,
 } from '@linebacker/domain';
-import type { Pool, PoolClient, Queryable } from './pool.js';
-import { preparedStatement } from './prepared-statement.js';
-import { REQUEST_COLUMNS } from './request-columns.js';
-import { withTransaction } from './transaction.js';
+import type { Pool, PoolClient, Queryable } from '../pool.js';
+import { preparedStatement } from '../prepared-statement.js';
+import { REQUEST_COLUMNS } from './columns.js';
+import { withTransaction } from '../transaction.js';
 
 export interface NewBackupRequest {
   backupRequestId: string;
@@ -34,7 +35,7 @@ function duplicateLockKey(request: NewBackupRequest): string {
 }
 
 /**
- * Stores a new request with status Received and its first history row, unless an equal request
+ * Stores a new request with status Received (its first history row is the database's), unless an equal request
  * (same requester, job, date and location) exists that is not NotAllowed or Failed; then that one is
  * returned. Equal POSTs are serialised by an advisory lock on the tuple (migration
  * accept-function). One round trip; with `alsoInTransaction` (e.g. saving an idempotent response
@@ -124,4 +125,29 @@ export async function listBackupRequests(db: Queryable, filter: BackupRequestFil
     items: page.map(({ seq: _seq, ...request }) => request),
     next: rows.length > filter.limit && last ? last.seq : undefined,
   };
+}
+
+/** What receive-status decides a reply on: the request's status, whether it has a Backup, and whether its job still exists. */
+export interface RequestForReplyRow extends RequestForReply {
+  traceId: string;
+  jobExists: boolean;
+}
+
+export async function readRequestForReply(db: Queryable, backupRequestId: string): Promise<RequestForReplyRow | undefined> {
+  const { rows } = await db.query<RequestForReplyRow>({
+    ...preparedStatement(`SELECT r.status, r.trace_id AS "traceId",
+       EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id) AS "hasBackup",
+       EXISTS (SELECT 1 FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS "jobExists"
+     FROM backup_requests r WHERE r.backup_request_id = $1`),
+    values: [backupRequestId],
+  });
+  return rows[0];
+}
+
+export async function getBackupRequest(db: Queryable, backupRequestId: string): Promise<BackupRequest | undefined> {
+  const { rows } = await db.query<BackupRequest>({
+    ...preparedStatement(`SELECT ${REQUEST_COLUMNS} FROM backup_requests WHERE backup_request_id = $1`),
+    values: [backupRequestId],
+  });
+  return rows[0];
 }

@@ -1,5 +1,5 @@
 import type { RequestStatus } from '@linebacker/domain';
-import type { Queryable } from './pool.js';
+import type { Queryable } from '../pool.js';
 
 export interface StrandedRequest {
   backupRequestId: string;
@@ -43,26 +43,13 @@ export async function requestsStillInStatus(
   return rows.map((row) => row.id);
 }
 
-/**
- * Sent requests without a reply for `timeoutMs` become Failed with `reason` (SPEC §6), in one
- * statement with their history rows. A later success reply still wins (Failed → Succeeded).
- */
-export async function failUnanswered(db: Queryable, timeoutMs: number, reason: string, limit: number): Promise<string[]> {
+/** The Sent requests without a reply for `timeoutMs`, oldest first (SPEC §6 reply timeout). */
+export async function findUnanswered(db: Queryable, timeoutMs: number, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    `WITH due AS (
-       SELECT backup_request_id FROM backup_requests
-       WHERE in_pipeline AND status = 'Sent' AND sent_at < now() - make_interval(secs => $1 / 1000.0)
-       ORDER BY sent_at LIMIT $3 FOR UPDATE SKIP LOCKED
-     ), failed AS (
-       UPDATE backup_requests r SET status = 'Failed', status_reason = $2, replied_at = now()
-       FROM due WHERE r.backup_request_id = due.backup_request_id AND r.status = 'Sent'
-       RETURNING r.backup_request_id
-     ), history AS (
-       INSERT INTO backup_request_status_history (backup_request_id, status, reason)
-       SELECT backup_request_id, 'Failed', $2 FROM failed
-     )
-     SELECT backup_request_id AS id FROM failed`,
-    [timeoutMs, reason, limit],
+    `SELECT backup_request_id AS id FROM backup_requests
+     WHERE in_pipeline AND status = 'Sent' AND sent_at < now() - make_interval(secs => $1 / 1000.0)
+     ORDER BY sent_at LIMIT $2`,
+    [timeoutMs, limit],
   );
   return rows.map((row) => row.id);
 }

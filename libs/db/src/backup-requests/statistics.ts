@@ -1,5 +1,5 @@
 import { REQUEST_STATUSES, type RequestStatus } from '@linebacker/domain';
-import type { Queryable } from './pool.js';
+import type { Queryable } from '../pool.js';
 
 export interface RequestStatistics {
   byStatus: Record<RequestStatus, number>;
