@@ -59,11 +59,14 @@ describe('GET /healthz (SPEC §5.4)', () => {
     await insertRequest(pool, { backupJobId: 'health-job', status: 'Sent' });
     await insertRequest(pool, { backupJobId: 'health-job', status: 'Succeeded' });
 
-    await expect
-      .poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.requests?.byStatus?.Received, {
-        timeout: 5000,
-      })
-      .toBe(3);
+    // a snapshot collected after every insert above (a fixture walks its request through its
+    // statuses): refreshes run one after another and stamp their end, so the one after the first
+    // that ended later than the inserts began after them
+    const generatedAt = async () => Date.parse((await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.generatedAt ?? 0);
+    const insertsDone = Date.now();
+    await expect.poll(generatedAt, { timeout: 5000 }).toBeGreaterThan(insertsDone);
+    const endedAfterInserts = await generatedAt();
+    await expect.poll(generatedAt, { timeout: 5000 }).toBeGreaterThan(endedAfterInserts);
     const { status, body } = await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey });
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
