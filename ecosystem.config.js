@@ -85,4 +85,8 @@ apps.push(
 
 if (config.simulator.enabled) apps.push(worker('interface-simulator'));
 
+// the receiver's /healthz is degraded while one of these has no instance online
+const receiver = apps.find((app) => app.name === 'http-receiver');
+receiver.env = { LINEBACKER_PIPELINE_APPS: apps.map((app) => app.name).join(',') };
+
 module.exports = { apps };

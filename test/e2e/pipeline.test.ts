@@ -109,6 +109,13 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
     }
     expect(Object.keys(body.queues).sort()).toEqual(['allowed', 'created', 'status-received']);
     expect(body.requests.byStatus).toHaveProperty('Received');
+
+    // every app of the ecosystem is expected online: one stopped makes /healthz degraded
+    const status = async () => (await call(pipeline.url, 'GET', '/healthz', { token: apiKey })).body.status as string;
+    await pm2('stop', 'receive-status');
+    await expect.poll(status, { timeout: 15_000 }).toBe('degraded');
+    await pm2('start', 'receive-status');
+    await expect.poll(status, { timeout: 15_000 }).toBe('ok');
   });
 
   let first: { id: string; backupJobId: string }[] = [];

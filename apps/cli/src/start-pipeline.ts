@@ -1,7 +1,7 @@
 import type { Config } from '@linebacker/config';
 import { prepareDatabase } from '@linebacker/db';
 import { createProducerConnection, evictionPolicyProblem, waitUntilReady } from '@linebacker/queues';
-import { ECOSYSTEM_FILE, pipelineAppNames } from '@linebacker/runtime';
+import { ECOSYSTEM_FILE, pipelineAppNames } from './pipeline-apps.js';
 import { pm2Client } from './pm2-client.js';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);

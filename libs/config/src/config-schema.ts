@@ -77,6 +77,10 @@ export const envSchema = z
     LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
+    LINEBACKER_PIPELINE_APPS: z
+      .string()
+      .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be PM2 app names separated by commas')
+      .optional(),
     /** Set by PM2 in every process it runs. */
     pm_id: z.string().optional(),
     exec_mode: z.string().optional(),
@@ -204,7 +208,11 @@ function toConfig(e: Env) {
       /** Sent requests without a reply for this long become Failed. */
       replyTimeoutMs: e.LINEBACKER_REPLY_TIMEOUT_MS,
     },
-    health: { refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS },
+    health: {
+      refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
+      /** PM2 apps that must have an instance online, else /healthz is degraded (set by ecosystem.config.js). */
+      expectedApps: e.LINEBACKER_PIPELINE_APPS?.split(',') ?? [],
+    },
     /** True when this process runs under PM2. */
     underPm2: e.pm_id !== undefined,
     /** True in a PM2 cluster-mode worker, whose stdout PM2 captures only through process.stdout. */

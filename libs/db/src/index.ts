@@ -14,4 +14,4 @@ export { insertRejectedReply } from './rejected-replies/insert-rejected-reply.js
 export { openPool } from './open-pool.js';
 export { findRequestsInStatus, requestsStillInStatus, findUnanswered, type StrandedRequest } from './backup-requests/reconciliation.js';
 export { AdvisoryLeadership } from './advisory-leadership.js';
-export { requestStatistics, type RequestStatistics } from './backup-requests/statistics.js';
+export { requestStatistics, requestStatisticsSchema, type RequestStatistics } from './backup-requests/statistics.js';

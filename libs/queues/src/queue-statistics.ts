@@ -1,13 +1,13 @@
 import type { Queue } from 'bullmq';
+import { z } from 'zod';
 
-export interface QueueStatistics {
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  completed: number;
-  oldestWaitingAgeSeconds: number | null;
-}
+const count = z.int().min(0);
+
+/** What /healthz shows of each BullMQ queue (the receiver's health schema and /openapi.json use it). */
+export const queueStatisticsSchema = z
+  .object({ waiting: count, active: count, delayed: count, failed: count, completed: count, oldestWaitingAgeSeconds: count.nullable() })
+  .meta({ id: 'QueueStatistics' });
+export type QueueStatistics = z.infer<typeof queueStatisticsSchema>;
 
 /** BullMQ counts of one queue, and how long its oldest waiting job has waited. */
 export async function queueStatistics(queue: Queue): Promise<QueueStatistics> {

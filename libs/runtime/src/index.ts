@@ -3,4 +3,3 @@ export { createLogger, type Logger } from './logger.js';
 export { Shutdown, type Releaser } from './shutdown.js';
 export { withTimeout } from './with-timeout.js';
 export { startPeriodicTask, type PeriodicTask } from './periodic-task.js';
-export { ECOSYSTEM_FILE, REPO_ROOT, pipelineAppNames } from './pipeline-apps.js';

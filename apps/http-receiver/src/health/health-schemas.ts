@@ -1,4 +1,5 @@
-import { REQUEST_STATUSES, type RequestStatus } from '@linebacker/domain';
+import { requestStatisticsSchema } from '@linebacker/db';
+import { queueStatisticsSchema } from '@linebacker/queues';
 import { z } from 'zod';
 
 /*
@@ -43,20 +44,6 @@ const pm2SectionSchema = z.union([
   z.object({ available: z.literal(false), reason: z.string(), apps: z.array(pm2AppSchema).max(0) }),
 ]);
 export type Pm2Section = z.infer<typeof pm2SectionSchema>;
-
-export const queueStatisticsSchema = z.object({
-  waiting: count,
-  active: count,
-  delayed: count,
-  failed: count,
-  completed: count,
-  oldestWaitingAgeSeconds: count.nullable(),
-}).meta({ id: 'QueueStatistics' });
-
-export const requestStatisticsSchema = z.object({
-  byStatus: z.object(Object.fromEntries(REQUEST_STATUSES.map((status) => [status, count])) as Record<RequestStatus, typeof count>),
-  oldestNonTerminalAgeSeconds: count.nullable().meta({ description: 'of the oldest Received, Allowed or Sent request' }),
-}).meta({ id: 'RequestStatistics' });
 
 /** What the health leader collects about once a second and shares (health-cache.ts). */
 export const healthSnapshotSchema = z.object({

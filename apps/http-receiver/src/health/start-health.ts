@@ -1,7 +1,7 @@
 import { createInterfaceQueues } from '@linebacker/interface-queue';
 import type { Queryable } from '@linebacker/db';
 import { countersKey, type Redis, type RequestQueue } from '@linebacker/queues';
-import { pipelineAppNames, type AppContext } from '@linebacker/runtime';
+import type { AppContext } from '@linebacker/runtime';
 import { collectHealth } from './collect-health.js';
 import { startHealthCache, type HealthCache } from './health-cache.js';
 import { createPm2Reader } from './pm2-processes.js';
@@ -29,7 +29,7 @@ export function startHealth(context: AppContext, deps: HealthDeps): HealthCache 
         interfaceQueues: [interfaceQueues.requests, interfaceQueues.statuses, interfaceQueues.poison],
         queues: deps.queues,
         pm2,
-        expectedApps: pipelineAppNames(),
+        expectedApps: config.health.expectedApps,
         countersKey: countersKey(config.redis.queuePrefix),
       }),
     redis: deps.redis,

@@ -1,10 +1,17 @@
 import { REQUEST_STATUSES, type RequestStatus } from '@linebacker/domain';
+import { z } from 'zod';
 import type { Queryable } from '../pool.js';
 
-export interface RequestStatistics {
-  byStatus: Record<RequestStatus, number>;
-  oldestNonTerminalAgeSeconds: number | null;
-}
+const count = z.int().min(0);
+
+/** What /healthz shows of the requests (the receiver's health schema and /openapi.json use it). */
+export const requestStatisticsSchema = z
+  .object({
+    byStatus: z.object(Object.fromEntries(REQUEST_STATUSES.map((status) => [status, count])) as Record<RequestStatus, typeof count>),
+    oldestNonTerminalAgeSeconds: count.nullable().meta({ description: 'of the oldest Received, Allowed or Sent request' }),
+  })
+  .meta({ id: 'RequestStatistics' });
+export type RequestStatistics = z.infer<typeof requestStatisticsSchema>;
 
 /**
  * Request counts by status and the age of the oldest request still in the pipeline (Received,
