@@ -37,8 +37,15 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
     registers: [registry],
   });
 
-  const snapshotGauge = (name: string, help: string, labelNames: string[], fill: (gauge: Gauge) => void) =>
-    new Gauge({
+  /** A metric whose values are set afresh from the snapshot at each scrape. */
+  const fromSnapshot = <M extends Gauge | Counter>(
+    Metric: new (config: { name: string; help: string; labelNames: string[]; registers: Registry[]; collect: (this: M) => void }) => M,
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (metric: M) => void,
+  ) =>
+    new Metric({
       name,
       help,
       labelNames,
@@ -48,6 +55,8 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
         fill(this);
       },
     });
+  const snapshotGauge = (name: string, help: string, labelNames: string[], fill: (gauge: Gauge) => void) =>
+    fromSnapshot(Gauge, name, help, labelNames, fill);
   const current = () => health.current();
 
   snapshotGauge('linebacker_health_status', '1 for the current overall status (ok, degraded, down)', ['status'], (g) => {
@@ -93,19 +102,12 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
 
   /** Totals from the counters hash (libs/queues counter-keys.ts), as Prometheus counters set to the total at each scrape. */
   const pipelineCounter = (name: string, help: string, labelNames: string[], pick: (key: CounterKey) => Record<string, string> | undefined, scale = 1) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [field, total] of Object.entries(current()?.counters ?? {})) {
-          const key = parseCounterField(field);
-          const labels = key && pick(key);
-          if (labels) this.inc(labels, total * scale);
-        }
-      },
+    fromSnapshot(Counter, name, help, labelNames, (counter: Counter) => {
+      for (const [field, total] of Object.entries(current()?.counters ?? {})) {
+        const key = parseCounterField(field);
+        const labels = key && pick(key);
+        if (labels) counter.inc(labels, total * scale);
+      }
     });
   pipelineCounter('linebacker_step_jobs_total', 'jobs per pipeline step and outcome (done, no-op, retried, gave-up)', ['step', 'outcome'], (key) =>
     key.kind === 'job' ? { step: key.step, outcome: key.outcome } : undefined,
