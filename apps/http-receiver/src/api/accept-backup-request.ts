@@ -10,6 +10,7 @@ import {
 } from '@linebacker/db';
 import { validateBackupRequestInput, type BackupRequestInput } from '@linebacker/domain';
 import { addRequestJob, requestJobData, type Redis, type RequestQueue } from '@linebacker/queues';
+import { IDEMPOTENCY_KEY } from './api-schemas.js';
 import { Problem, validationProblem } from './problem.js';
 import { requestRepresentation } from './representation.js';
 
@@ -35,7 +36,6 @@ export interface AcceptResult {
   replayed: boolean;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 class IdempotencyRace extends Error {}
 

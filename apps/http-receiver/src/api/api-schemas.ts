@@ -70,6 +70,29 @@ export const backupJobListQuerySchema = z.object({
     .meta({ description: CURSOR_DESCRIPTION }),
 });
 
+/** A client's Idempotency-Key: 1-255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** An X-Request-Id we take as the trace id. */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The trace headers every path accepts (trace-id.ts). */
+export const traceHeadersSchema = z.object({
+  traceparent: z.string().optional().meta({ description: 'W3C trace context; its trace id becomes the trace id of the request' }),
+  'X-Request-Id': z
+    .string()
+    .regex(REQUEST_ID)
+    .optional()
+    .meta({ description: 'used as the trace id when there is no traceparent (1–128 of A–Z a–z 0–9 . _ : -)' }),
+});
+
+export const idempotencyKeyHeaderSchema = z.object({
+  'Idempotency-Key': z
+    .string()
+    .regex(IDEMPOTENCY_KEY)
+    .optional()
+    .meta({ description: 'the same key from the same client returns the original response; with a different body it is 422' }),
+});
+
 export const backupRequestIdParamSchema = z.object({
   backupRequestId: z.uuid().meta({ description: 'the request id', param: { example: '01936f0e-7d3a-7c4e-9b1a-2f5c6d7e8f90' } }),
 });

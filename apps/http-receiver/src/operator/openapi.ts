@@ -12,9 +12,11 @@ import {
   backupRequestPageSchema,
   backupRequestSchema,
   backupRequestWithHistorySchema,
+  idempotencyKeyHeaderSchema,
   problemSchema,
   sessionSchema,
   signInSchema,
+  traceHeadersSchema,
 } from '../api/api-schemas.js';
 import { SESSION_COOKIE } from '../auth/browser-session.js';
 import {
@@ -44,26 +46,8 @@ const BackupJobDefinition = backupJobDefinitionSchema.meta({ id: 'BackupJobDefin
 
 // ---- shared parameters, headers and responses -------------------------------------------------------
 
-const componentRef = (kind: 'parameters' | 'headers', name: string): { $ref: string } => ({ $ref: `#/components/${kind}/${name}` });
+const componentRef = (kind: 'headers', name: string): { $ref: string } => ({ $ref: `#/components/${kind}/${name}` });
 
-registry.registerComponent('parameters', 'IdempotencyKey', {
-  name: 'Idempotency-Key',
-  in: 'header',
-  description: 'the same key from the same client returns the original response; with a different body it is 422',
-  schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-});
-registry.registerComponent('parameters', 'traceparent', {
-  name: 'traceparent',
-  in: 'header',
-  description: 'W3C trace context; its trace id becomes the trace id of the request',
-  schema: { type: 'string' },
-});
-registry.registerComponent('parameters', 'XRequestIdIn', {
-  name: 'X-Request-Id',
-  in: 'header',
-  description: 'used as the trace id when there is no traceparent (1–128 of A–Z a–z 0–9 . _ : -)',
-  schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-});
 registry.registerComponent('headers', 'XRequestId', { description: 'the trace id of this request', schema: { type: 'string' } });
 registry.registerComponent('headers', 'SetSessionCookie', { description: `sets or clears the \`${SESSION_COOKIE}\` cookie`, schema: { type: 'string' } });
 registry.registerComponent('headers', 'IdempotentReplayed', {
@@ -127,16 +111,16 @@ registry.registerComponent('securitySchemes', 'session', {
 /** Either credential: the bearer token, or the browser session cookie holding it. */
 const credentials = (scopes: string[]): Record<string, string[]>[] => [{ bearer: scopes }, { session: scopes }];
 
-type Reference = { $ref: string };
-type Operation = Omit<RouteConfig, 'method' | 'path' | 'parameters'> & { parameters?: Reference[] };
+/** An operation; `headers`: request headers it reads besides the trace headers every path accepts. */
+type Operation = Omit<RouteConfig, 'method' | 'path'> & { headers?: typeof idempotencyKeyHeaderSchema };
 
 /** Every path accepts the trace headers. */
-function route(method: RouteConfig['method'], path: string, operation: Operation): void {
+function route(method: RouteConfig['method'], path: string, { headers, ...operation }: Operation): void {
   registry.registerPath({
     ...operation,
     method,
     path,
-    parameters: [componentRef('parameters', 'traceparent'), componentRef('parameters', 'XRequestIdIn'), ...(operation.parameters ?? [])],
+    request: { ...operation.request, headers: headers ? traceHeadersSchema.extend(headers.shape) : traceHeadersSchema },
   });
 }
 
@@ -179,7 +163,7 @@ authenticated('post', requests, ['requests:write'], {
     '`admission`), new requests are refused with 503 `urn:linebacker:problem:pipeline-overloaded` and ' +
     '`Retry-After`, before the body is read; reads stay open.',
   tags: ['requests'],
-  parameters: [componentRef('parameters', 'IdempotencyKey')],
+  headers: idempotencyKeyHeaderSchema,
   request: { body: jsonBody(BackupRequestInput) },
   responses: {
     '202': json('accepted: committed with status Received', backupRequestSchema, {
