@@ -154,11 +154,7 @@ export function startInterfaceSimulator({ queues, settings, logger, clock = () =
     stopping.abort();
     await loop.stop();
     if (inFlight.size === 0) return;
-    const clean = await withTimeout(
-      Promise.allSettled([...inFlight]).then(() => true),
-      stopTimeoutMs,
-      false,
-    );
+    const clean = await withTimeout(Promise.allSettled([...inFlight]).then(() => true), stopTimeoutMs, false);
     if (!clean) {
       logger.warn({ inFlight: inFlight.size }, 'stopped before every reply was sent: those requests come back after their visibility timeout');
       abandoned.abort();

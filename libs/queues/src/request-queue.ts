@@ -53,9 +53,6 @@ export async function addRequestJob(
   timeoutMs: number,
 ): Promise<boolean> {
   if (connection.status !== 'ready') return false;
-  const added = (queue as Queue<RequestJobData>).add(queue.name, data, { jobId: data.backupRequestId }).then(
-    () => true,
-    () => false,
-  );
-  return withTimeout(added, timeoutMs, false);
+  const added = (queue as Queue<RequestJobData>).add(queue.name, data, { jobId: data.backupRequestId });
+  return withTimeout(added.then(() => true, () => false), timeoutMs, false);
 }

@@ -11,16 +11,8 @@ export interface ProbeDeps {
   timeoutMs: number;
 }
 
-async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  return withTimeout(
-    check().then(
-      () => true,
-      () => false,
-    ),
-    timeoutMs,
-    false,
-  );
-}
+const answers = (check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> =>
+  withTimeout(check().then(() => true, () => false), timeoutMs, false);
 
 /** /livez and /readyz (SPEC §5.4): no auth, no body to parse. */
 export function probeRoutes(deps: ProbeDeps): Router {

@@ -1,10 +1,6 @@
 import type { Logger } from 'pino';
 import type { AdvisoryLeadership } from '@linebacker/db';
-import { startPeriodicTask } from '@linebacker/runtime';
-
-export interface ReconciliationDuty {
-  stop(): Promise<void>;
-}
+import { startPeriodicTask, type PeriodicTask } from '@linebacker/runtime';
 
 /**
  * Runs `pass` after `startupDelayMs` and then every `intervalMs`, but only in the one process that
@@ -18,7 +14,7 @@ export function startReconciliationDuty(options: {
   startupDelayMs: number;
   intervalMs: number;
   log: Logger;
-}): ReconciliationDuty {
+}): PeriodicTask {
   const { leadership, log } = options;
 
   const tick = async () => {

@@ -88,8 +88,7 @@ export async function recordTransition(
   change: Transition,
   gate?: TransitionGate,
 ): Promise<RecordedTransition | undefined> {
-  const [moved] = await transition(db, [change.backupRequestId], change, gate);
-  return moved && { status: moved.status, statusReason: moved.statusReason, traceId: moved.traceId };
+  return (await transition(db, [change.backupRequestId], change, gate))[0];
 }
 
 /** Moves several requests the same way (transition above); returns the ids of those that moved. */
