@@ -44,38 +44,32 @@ const registry = new OpenAPIRegistry();
 const BackupRequestInput = backupRequestInputSchema().meta({ id: 'BackupRequestInput' });
 const BackupJobDefinition = backupJobDefinitionSchema.meta({ id: 'BackupJobDefinition' });
 
-// ---- shared parameters, headers and responses -------------------------------------------------------
+// ---- shared headers and responses -------------------------------------------------------
 
-const componentRef = (kind: 'headers', name: string): { $ref: string } => ({ $ref: `#/components/${kind}/${name}` });
-
-registry.registerComponent('headers', 'XRequestId', { description: 'the trace id of this request', schema: { type: 'string' } });
-registry.registerComponent('headers', 'SetSessionCookie', { description: `sets or clears the \`${SESSION_COOKIE}\` cookie`, schema: { type: 'string' } });
-registry.registerComponent('headers', 'IdempotentReplayed', {
-  description: '`true` when answered from a stored Idempotency-Key response',
-  schema: { type: 'string', const: 'true' },
-});
-registry.registerComponent('headers', 'RetryAfter', { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } });
-
-const traceHeader = { 'X-Request-Id': componentRef('headers', 'XRequestId') };
-const retryAfter = { 'Retry-After': componentRef('headers', 'RetryAfter') };
-const location = (description: string) => ({ Location: { description, schema: { type: 'string' as const, format: 'uri-reference' } } });
+/** A response header, described. */
+const header = (description: string, schema: z.ZodType = z.string()) => schema.meta({ description });
+const traceHeader = { 'X-Request-Id': header('the trace id of this request') };
+const retryAfter = { 'Retry-After': header('seconds to wait before retrying', z.int().min(0)) };
+const idempotentReplayed = { 'Idempotent-Replayed': header('`true` when answered from a stored Idempotency-Key response', z.literal('true').optional()) };
+const setSessionCookie = { 'Set-Cookie': header(`sets or clears the \`${SESSION_COOKIE}\` cookie`) };
+const location = (description: string) => ({ Location: header(description, z.string().meta({ format: 'uri-reference' })) });
 
 /** A JSON response; every response carries the trace id in X-Request-Id. */
-const json = (description: string, schema: z.ZodType, headers: ResponseConfig['headers'] = {}): ResponseConfig => ({
+const json = (description: string, schema: z.ZodType, headers: z.ZodRawShape = {}): ResponseConfig => ({
   description,
-  headers: { ...traceHeader, ...headers },
+  headers: z.object({ ...traceHeader, ...headers }),
   content: { 'application/json': { schema } },
 });
-const problem = (description: string, headers: ResponseConfig['headers'] = {}): ResponseConfig => ({
+const problem = (description: string, headers: z.ZodRawShape = {}): ResponseConfig => ({
   description,
-  headers: { ...traceHeader, ...headers },
+  headers: z.object({ ...traceHeader, ...headers }),
   content: { 'application/problem+json': { schema: problemSchema } },
 });
 const html = (description: string): ResponseConfig => ({ description, content: { 'text/html': { schema: z.string() } } });
 
 const PROBLEMS = {
   BadRequest: problem('invalid body, field, query parameter or header: `errors` names every one'),
-  Unauthorized: problem('no token, or not a valid one', { 'WWW-Authenticate': { description: 'Bearer realm="linebacker"', schema: { type: 'string' } } }),
+  Unauthorized: problem('no token, or not a valid one', { 'WWW-Authenticate': header('Bearer realm="linebacker"') }),
   Forbidden: problem('the token lacks the scope this operation needs'),
   NotFound: problem('no such resource (or not yours)'),
   PayloadTooLarge: problem(`body over ${BODY_LIMIT_BYTES} bytes`),
@@ -168,11 +162,11 @@ authenticated('post', requests, ['requests:write'], {
   responses: {
     '202': json('accepted: committed with status Received', backupRequestSchema, {
       ...location('the request, /api/v1/backup-requests/{backupRequestId}'),
-      'Idempotent-Replayed': componentRef('headers', 'IdempotentReplayed'),
+      ...idempotentReplayed,
     }),
     '200': json('an equal live request already exists: that request', backupRequestSchema, {
       ...location('the existing request'),
-      'Idempotent-Replayed': componentRef('headers', 'IdempotentReplayed'),
+      ...idempotentReplayed,
     }),
     '400': shared('BadRequest'),
     '413': shared('PayloadTooLarge'),
@@ -277,7 +271,7 @@ authenticated('get', '/metrics', ['ops:read'], {
   responses: {
     '200': {
       description: 'Prometheus text exposition format (text/plain; version=0.0.4)',
-      headers: traceHeader,
+      headers: z.object(traceHeader),
       content: { 'text/plain': { schema: z.string() } },
     },
   },
@@ -334,8 +328,8 @@ open('post', '/admin/session', {
     },
   },
   responses: {
-    '200': json('signed in', sessionSchema, { 'Set-Cookie': componentRef('headers', 'SetSessionCookie') }),
-    '303': { description: 'signed in (a browser form post): on to `next`', headers: location('the operator page') },
+    '200': json('signed in', sessionSchema, setSessionCookie),
+    '303': { description: 'signed in (a browser form post): on to `next`', headers: z.object(location('the operator page')) },
     '400': shared('BadRequest'),
     '401': problem('the API key is not valid'),
     '403': problem('a request from a page of another site'),
@@ -350,8 +344,8 @@ open('post', '/admin/session/logout', {
   description: 'No token. Clears the session cookie; a browser is sent back to the sign-in page.',
   tags: ['ui'],
   responses: {
-    '204': { description: 'signed out', headers: { 'Set-Cookie': componentRef('headers', 'SetSessionCookie') } },
-    '303': { description: 'signed out (a browser): to the sign-in page', headers: location('/admin/session') },
+    '204': { description: 'signed out', headers: z.object(setSessionCookie) },
+    '303': { description: 'signed out (a browser): to the sign-in page', headers: z.object(location('/admin/session')) },
     '403': problem('a request from a page of another site'),
   },
 });
