@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, isNetworkError } from '@linebacker/domain';
+import { unavailableAs } from '@linebacker/domain';
 
 /** SQLSTATEs meaning "the server cannot serve us right now", not "your statement is wrong". */
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -29,7 +29,4 @@ function isPostgresUnavailable(err: object): boolean {
  * unreachable or refusing work for now (connection refused, reset or timed out, shutting down, too
  * many connections), so they answer 503 or retry later; any other error as it is.
  */
-export function toDatabaseError(err: unknown): unknown {
-  if (err instanceof DependencyUnavailableError) return err;
-  return isNetworkError(err, isPostgresUnavailable) ? new DependencyUnavailableError('postgres', { cause: err }) : err;
-}
+export const toDatabaseError = unavailableAs('postgres', isPostgresUnavailable);

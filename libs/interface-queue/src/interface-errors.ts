@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, isNetworkError, PermanentError } from '@linebacker/domain';
+import { DependencyUnavailableError, PermanentError, unavailableAs } from '@linebacker/domain';
 
 /*
  * Which failures of the interface queue are worth retrying later (SPEC §6: "interface queue 5xx",
@@ -29,6 +29,8 @@ function isUnreachable(err: object): boolean {
   return /socket hang up/i.test(message) || (code === 'PARSE_ERROR' && message.includes('Unclosed root tag'));
 }
 
+const unreachableAsUnavailable = unavailableAs('interface-queue', isUnreachable);
+
 /**
  * The error callers of the interface queue see (SPEC §6): when the service answered, its status
  * decides: 408, 429 and 5xx are a DependencyUnavailableError('interface-queue') (retry later), any
@@ -45,5 +47,5 @@ export function toInterfaceError(err: unknown): unknown {
     const named = typeof code === 'string' ? ` ${code}` : '';
     return new PermanentError(`the interface queue refused: ${status}${named}: ${String(message)}`, { cause: err });
   }
-  return isNetworkError(err, isUnreachable) ? new DependencyUnavailableError('interface-queue', { cause: err }) : err;
+  return unreachableAsUnavailable(err);
 }

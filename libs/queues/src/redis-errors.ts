@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, isNetworkError } from '@linebacker/domain';
+import { unavailableAs } from '@linebacker/domain';
 
 /** ioredis' and Redis' own words for "not serving right now". */
 const UNAVAILABLE_MESSAGES = [
@@ -21,7 +21,4 @@ function isRedisUnavailable(err: object): boolean {
  * The error callers of libs/queues see: a DependencyUnavailableError('redis') when Redis is
  * unreachable or not serving for now, any other error as it is.
  */
-export function toRedisError(err: unknown): unknown {
-  if (err instanceof DependencyUnavailableError) return err;
-  return isNetworkError(err, isRedisUnavailable) ? new DependencyUnavailableError('redis', { cause: err }) : err;
-}
+export const toRedisError = unavailableAs('redis', isRedisUnavailable);

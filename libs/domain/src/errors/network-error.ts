@@ -1,3 +1,5 @@
+import { DependencyUnavailableError, type Dependency } from './dependency-unavailable-error.js';
+
 /**
  * Socket-level error codes (Node's, undici's, the Azure SDK's) that mean "the service was not
  * reachable right now". The one list: every adapter classifies network failures with this.
@@ -37,3 +39,13 @@ export function isNetworkError(err: unknown, alsoUnavailable: (err: object) => b
   if (isNetworkError(cause, alsoUnavailable, depth + 1)) return true;
   return Array.isArray(errors) && errors.some((inner) => isNetworkError(inner, alsoUnavailable, depth + 1));
 }
+
+/**
+ * An adapter's boundary: its errors as callers should see them. A network failure, or one with
+ * the adapter's own signs of unavailability, becomes a DependencyUnavailableError(`dependency`)
+ * with the original as its cause; any other error stays as it is.
+ */
+export const unavailableAs =
+  (dependency: Dependency, alsoUnavailable: (err: object) => boolean) =>
+  (err: unknown): unknown =>
+    err instanceof DependencyUnavailableError || !isNetworkError(err, alsoUnavailable) ? err : new DependencyUnavailableError(dependency, { cause: err });
