@@ -3,12 +3,11 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '@linebacker/db';
 import { DependencyUnavailableError } from '@linebacker/domain';
 import { QUEUES, createRequestWorker, type RequestJobData } from '@linebacker/queues';
 import { checkAllowed, type CheckAllowedDeps } from '../../apps/check-allowed/src/check-allowed.js';
+import { poolBehindProxy } from '../support/database-proxy.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
-import { startTcpProxy } from '../support/tcp-proxy.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
 const log = pino({ level: 'silent' });
@@ -93,19 +92,13 @@ describe('check-allowed (SPEC §3)', () => {
 
   it('treats a database outage as transient, never as NotAllowed', async () => {
     const id = await insertRequest(pool, { backupJobId: 'active-job' });
-    const url = new URL(db.databaseUrl);
-    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    // libs/db's pool, whose boundary turns an unreachable Postgres into DependencyUnavailableError
-    const viaProxy = createPool({ url: url.toString(), max: 2, connectTimeoutMs: 1000, applicationName: 'test', onError: () => {} });
+    const { pool: viaProxy, proxy, close } = await poolBehindProxy(db.databaseUrl);
     await proxy.cut();
     const failure = await checkAllowed(job(id), { ...deps, db: viaProxy }, log).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(DependencyUnavailableError);
     expect(failure).toMatchObject({ dependency: 'postgres' });
     expect((await statusOf(pool, id)).status).toBe('Received');
-    await viaProxy.end();
-    await proxy.close();
+    await close();
   });
 
   it('runs as a BullMQ worker on `created`: jobs added there end Allowed / NotAllowed', async () => {

@@ -4,14 +4,13 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '@linebacker/db';
 import { DependencyUnavailableError, INTERFACE_API_VERSION } from '@linebacker/domain';
 import { createAzureMessageQueue, createSendWindow, type MessageQueue, type SendWindow } from '@linebacker/interface-queue';
 import { QUEUES, createRequestWorker, type AllowedJobData } from '@linebacker/queues';
 import { failUnsent, sendToInterface } from '../../apps/send-to-interface/src/send-to-interface.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 import { freePort } from '../support/free-port.js';
-import { startTcpProxy } from '../support/tcp-proxy.js';
+import { poolBehindProxy } from '../support/database-proxy.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
@@ -120,12 +119,7 @@ describe('send-to-interface (SPEC §4)', () => {
   it('when recording Sent fails after the send (Postgres gone), the job remembers the send, and its retry records Sent without sending again', async () => {
     const id = await insertRequest(pool, { backupJobId: 'send-job', status: 'Allowed' });
     // a first run sends the message the job carries without reading: the outage hits the Sent UPDATE
-    const url = new URL(db.databaseUrl);
-    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    // libs/db's pool, whose boundary turns an unreachable Postgres into DependencyUnavailableError
-    const viaProxy = createPool({ url: url.toString(), max: 2, connectTimeoutMs: 1000, applicationName: 'test', onError: () => {} });
+    const { pool: viaProxy, proxy, close } = await poolBehindProxy(db.databaseUrl);
     await proxy.cut();
     const { remembered, job: stepJob } = memory(true);
     const data = { ...job(id), message: outboundMessageOf(id) };
@@ -134,8 +128,7 @@ describe('send-to-interface (SPEC §4)', () => {
     expect(failure).toBeInstanceOf(DependencyUnavailableError);
     expect(remembered).toEqual([{ ...data, messageSent: true }]);
     expect((await statusOf(pool, id)).status).toBe('Allowed');
-    await viaProxy.end();
-    await proxy.close();
+    await close();
 
     expect(await sendToInterface(remembered[0]!, { db: pool, requests, window: open }, log, memory().job)).toBe('done');
     expect((await statusOf(pool, id)).status).toBe('Sent');

@@ -156,7 +156,7 @@ export const backupJobPageSchema = z
   .object({ items: z.array(backupJobSchema).meta({ description: 'in backupJobId order' }), nextCursor })
   .meta({ id: 'BackupJobPage' });
 
-export const fieldErrorSchema = z.object({
+const fieldErrorSchema = z.object({
   field: z.string().meta({ description: 'the field name (dotted path), "(body)" for the body itself, or a header or query parameter name' }),
   message: z.string(),
 });
