@@ -165,6 +165,12 @@ describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
         `- ${pair.mode} ${pair.phase} linebacker: ${JSON.stringify(pair.linebacker.maxDepths)}`,
       ]),
       '',
+      'e2e p99 ms of the requests accepted in each 5 s of the measured window (where the tail sits):',
+      ...pairs.flatMap((pair) => [
+        `- ${pair.mode} ${pair.phase} reference: ${pair.baseline.completion.p99By5s.map((p) => p ?? '∞').join(' ')}`,
+        `- ${pair.mode} ${pair.phase} linebacker: ${pair.linebacker.completion.p99By5s.map((p) => p ?? '∞').join(' ')}`,
+      ]),
+      '',
       'Completions per second in 5 s buckets (overload runs):',
       ...pairs
         .filter((pair) => pair.phase.startsWith('overload'))

@@ -41,6 +41,8 @@ export interface Completion {
   /** Accepted in the window and still open after the drain. */
   open: number;
   stagesMs: Record<string, { p50: number | null; p99: number | null }>;
+  /** e2e p99 of the requests accepted in each 5-second bucket of the window: where the tail sits in time. */
+  p99By5s: (number | null)[];
 }
 
 const percentile = (sorted: number[], p: number): number | null => {
@@ -60,24 +62,29 @@ export async function completion(db: pg.Pool, t: RequestTable, from: Date, to: D
     [from, to],
   );
   const ms = (later: string, earlier: string) => `extract(epoch FROM ${later} - ${earlier}) * 1000`;
-  const { rows } = await db.query<{ e2e: number | null; check: number | null; send: number | null; reply: number | null }>(
-    `SELECT CASE WHEN ${t.terminal} THEN ${ms(t.replied, t.received)} END AS e2e,
+  const { rows } = await db.query<{ bucket: number; e2e: number | null; check: number | null; send: number | null; reply: number | null }>(
+    `SELECT floor(extract(epoch FROM ${t.received} - $1::timestamptz) / 5)::int AS bucket,
+            CASE WHEN ${t.terminal} THEN ${ms(t.replied, t.received)} END AS e2e,
             ${ms(t.checked, t.received)} AS "check", ${ms(t.sent, t.checked)} AS send, ${ms(t.replied, t.sent)} AS reply
      FROM ${t.table} WHERE ${t.received} >= $1 AND ${t.received} < $2`,
     [from, to],
   );
   const known = (values: (number | null)[]) => values.filter((v): v is number => v !== null).map(Number);
   const seconds = (to.getTime() - from.getTime()) / 1000;
+  const e2eOf = (row: { e2e: number | null }) => (row.e2e === null ? Infinity : Number(row.e2e));
+  const buckets: number[][] = Array.from({ length: Math.ceil(seconds / 5) }, () => []);
+  for (const row of rows) buckets[row.bucket]?.push(e2eOf(row));
   return {
     completed: done.rows[0]!.n,
     completedPerSecond: Math.round(done.rows[0]!.n / seconds),
-    endToEndMs: pair(rows.map((row) => (row.e2e === null ? Infinity : Number(row.e2e)))),
+    endToEndMs: pair(rows.map(e2eOf)),
     open: rows.filter((row) => row.e2e === null).length,
     stagesMs: {
       'received→checked': pair(known(rows.map((row) => row.check))),
       'checked→sent': pair(known(rows.map((row) => row.send))),
       'sent→replied': pair(known(rows.map((row) => row.reply))),
     },
+    p99By5s: buckets.map((bucket) => pair(bucket).p99),
   };
 }
 
