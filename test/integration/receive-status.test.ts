@@ -3,16 +3,18 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestStatus, StatusReply } from '@linebacker/domain';
-import type { StatusReceivedJobData } from '@linebacker/queues';
+import { storeReplies } from '@linebacker/db';
+import { statusReceivedJobData, type StatusReceivedJobData } from '@linebacker/queues';
 import { failUnanswered } from '../../apps/http-receiver/src/reconciliation/reconcile.js';
-import { receiveStatus } from '../../apps/receive-status/src/receive-status.js';
+import { receiveStatus, recordGiveUp } from '../../apps/receive-status/src/receive-status.js';
 import { PATH_TO, walkStatuses } from '../support/rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /*
  * receive-status (SPEC §2.2, §4 "Reply handling"): every row of the reply table, through the app's
  * handler against a real Postgres, asserting the rows a user sees: the request (status, reason,
- * repliedAt), its history, the Backup record and the rejected replies.
+ * repliedAt), its history, the Backup record, the rejected replies and the reply inbox. Each reply
+ * is stored in the inbox first, as the external-queue-receiver does, and applied from there.
  */
 
 const log = pino({ level: 'silent' });
@@ -107,10 +109,25 @@ function reply(backupRequestId: string, overrides: Partial<StatusReply> = {}): S
 const failedReply = (backupRequestId: string, messageText?: string): StatusReply =>
   reply(backupRequestId, { resultTypeCode: 'Failed', backupByteCount: 0, ...(messageText === undefined ? {} : { messageText }) });
 
-const apply = (statusReply: StatusReply) => {
-  const data: StatusReceivedJobData = { backupRequestId: statusReply.backupRequestId, traceId: '', reply: statusReply };
-  return receiveStatus(data, { pool }, log);
-};
+/** The wake-up job of an inbox row (what the external-queue-receiver adds). */
+const jobFor = (inboxId: string, backupRequestId: string = randomUUID()): StatusReceivedJobData =>
+  statusReceivedJobData({ inboxId, backupRequestId, traceId: undefined, receivedAt: new Date() });
+
+/** Stores the reply in the inbox as one interface message; returns its row id. */
+async function store(statusReply: unknown): Promise<string> {
+  const [stored] = await storeReplies(pool, 'backup-statuses', [{ messageId: randomUUID(), reply: statusReply as StatusReply }]);
+  return stored!.inboxId;
+}
+
+const apply = async (statusReply: StatusReply) => receiveStatus(jobFor(await store(statusReply), statusReply.backupRequestId), { pool }, log);
+
+async function inboxRow(inboxId: string): Promise<{ applied: boolean; outcome: string | null }> {
+  const { rows } = await pool.query<{ applied: boolean; outcome: string | null }>(
+    `SELECT applied_at IS NOT NULL AS applied, outcome FROM reply_inbox WHERE inbox_id = $1`,
+    [inboxId],
+  );
+  return rows[0]!;
+}
 
 interface RequestRow {
   status: string;
@@ -430,6 +447,72 @@ describe('a reply that cannot be applied (SPEC §4)', () => {
     expect(before.history.map((h) => h.status)).toEqual(PATH_TO[status]);
     expect(await backupsOf(id)).toEqual([]);
     expect(await rejectedRepliesOf(id)).toEqual([{ resultTypeCode, reason: `reply for a request that is ${status}`, reply: rejected }]);
+  });
+});
+
+describe('the reply inbox (SPEC §4: replies are applied only from the inbox)', () => {
+  it('the row is marked applied with what was done, in the statement that applied it', async () => {
+    const job = await insertJob();
+    const succeededId = await insertRequest(job, 'Sent');
+    const succeededRow = await store(reply(succeededId));
+    expect(await inboxRow(succeededRow)).toEqual({ applied: false, outcome: null });
+    expect(await receiveStatus(jobFor(succeededRow), { pool }, log)).toBe('done');
+    expect(await inboxRow(succeededRow)).toEqual({ applied: true, outcome: 'record-backup' });
+
+    const failedId = await insertRequest(job, 'Sent');
+    const failedRow = await store(failedReply(failedId, 'disk full'));
+    await receiveStatus(jobFor(failedRow), { pool }, log);
+    expect(await inboxRow(failedRow)).toEqual({ applied: true, outcome: 'fail' });
+
+    const unknownRow = await store(reply(randomUUID()));
+    await receiveStatus(jobFor(unknownRow), { pool }, log);
+    expect(await inboxRow(unknownRow)).toEqual({ applied: true, outcome: 'rejected: unknown backup request' });
+  });
+
+  it('a row applied already (its job run again, e.g. re-added after a Redis flush) changes nothing', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    const row = await store(failedReply(id, 'first'));
+    expect(await receiveStatus(jobFor(row), { pool }, log)).toBe('done');
+    const after = await requestRow(id);
+    expect(await receiveStatus(jobFor(row), { pool }, log)).toBe('no-op');
+    expect(await requestRow(id)).toEqual(after);
+  });
+
+  it('the job carries no reply: a job for an unknown inbox row does nothing, whatever its data says', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    const forged = { ...jobFor('987654321', id), reply: reply(id) } as StatusReceivedJobData;
+    expect(await receiveStatus(forged, { pool }, log)).toBe('no-op');
+    expect(await requestRow(id)).toMatchObject({ status: 'Sent' });
+    expect(await backupsOf(id)).toEqual([]);
+  });
+
+  it.each([
+    ['a reply that fails validation', (id: string) => ({ ...reply(id), backupByteCount: -5 }), /backupByteCount: must not be negative/],
+    ['a hash over the limit', (id: string) => ({ ...reply(id), verifiedHash: 'f'.repeat(20_000) }), /verifiedHash/],
+    ['an apiVersion over the limit', (id: string) => ({ ...reply(id), apiVersion: 'v'.repeat(100) }), /apiVersion/],
+  ])('%s in the inbox (validated again before applying): rejected with the reason, the request unchanged', async (_kind, make, reason) => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    const row = await store(make(id));
+    expect(await receiveStatus(jobFor(row), { pool }, log)).toBe('done');
+    expect(await requestRow(id)).toMatchObject({ status: 'Sent' });
+    expect(await backupsOf(id)).toEqual([]);
+    expect((await inboxRow(row)).outcome).toMatch(reason);
+    const [rejected] = await rejectedRepliesOf(id);
+    expect(rejected?.reason).toMatch(reason);
+  });
+
+  it('a give-up is recorded on the row and in rejected replies', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    const row = await store(reply(id));
+    await recordGiveUp({ pool })(jobFor(row, id), 'status-received: boom (permanent)');
+    expect(await inboxRow(row)).toEqual({ applied: true, outcome: 'rejected: gave up: status-received: boom (permanent)' });
+    expect(await rejectedRepliesOf(id)).toEqual([
+      { resultTypeCode: 'Succeeded', reason: 'gave up: status-received: boom (permanent)', reply: reply(id) },
+    ]);
   });
 });
 

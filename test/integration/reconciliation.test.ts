@@ -4,9 +4,18 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRequestsInStatus, recordTransition } from '@linebacker/db';
-import { PipelineCounters, QUEUES, countersKey, readCounters, type RequestJobData } from '@linebacker/queues';
-import { readdMissing, reconcile } from '../../apps/http-receiver/src/reconciliation/reconcile.js';
+import { findRequestsInStatus, markApplied, recordTransition, storeReplies } from '@linebacker/db';
+import type { StatusReply } from '@linebacker/domain';
+import {
+  PipelineCounters,
+  QUEUES,
+  countersKey,
+  readCounters,
+  statusReceivedJobId,
+  type RequestJobData,
+  type StatusReceivedJobData,
+} from '@linebacker/queues';
+import { readdStrandedRequests, reconcile } from '../../apps/http-receiver/src/reconciliation/reconcile.js';
 import { RECONCILIATION_LOCK_KEY } from '../../apps/http-receiver/src/reconciliation/start-reconciler.js';
 import { startTestReceiver, type TestReceiver } from '../support/receiver.js';
 import { insertJob, insertRequest, statusOf } from '../support/rows.js';
@@ -175,7 +184,7 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
       await runNextJob(worker, 'completed', () => recordTransition(pool, { backupRequestId: raced, to: 'Sent' }));
       await addJob(allowed, pending);
 
-      expect(await readdMissing(allowed, pool, 'Allowed', snapshot)).toBe(3);
+      expect(await readdStrandedRequests(allowed, pool, 'Allowed', snapshot)).toBe(3);
       expect(await allowed.getJobState(raced)).toBe('completed');
       for (const id of [completed, failed, missing, pending]) expect(await allowed.getJobState(id)).toBe('waiting');
       expect(await allowed.getJobCounts('waiting', 'completed', 'failed')).toEqual({ waiting: 4, completed: 1, failed: 0 });
@@ -193,6 +202,7 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
     const prefix = testQueuePrefix();
     const created = new Queue<RequestJobData>(QUEUES.created, { connection: redis, prefix });
     const allowed = new Queue<RequestJobData>(QUEUES.allowed, { connection: redis, prefix });
+    const statusReceived = new Queue<StatusReceivedJobData>(QUEUES.statusReceived, { connection: redis, prefix });
     const createdWorker = new Worker<RequestJobData>(QUEUES.created, null, { connection: redis, prefix });
     const allowedWorker = new Worker<RequestJobData>(QUEUES.allowed, null, { connection: redis, prefix });
     const counters = new PipelineCounters(redis, countersKey(prefix));
@@ -209,6 +219,7 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
         db: ownPool,
         created,
         allowed,
+        statusReceived,
         graceMs: 0,
         batchSize: 1000,
         replyTimeoutMs: 60_000,
@@ -216,7 +227,7 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
         counters,
       });
 
-      expect(result).toEqual({ readdedCreated: 1, readdedAllowed: 1, timedOut: 0 });
+      expect(result).toEqual({ readdedCreated: 1, readdedAllowed: 1, readdedReplies: 0, timedOut: 0 });
       expect(await created.getJobState(received)).toBe('waiting');
       expect(await allowed.getJobState(allowedId)).toBe('waiting');
       await counters.flush();
@@ -227,6 +238,65 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
       await allowedWorker.close();
       await created.close();
       await allowed.close();
+      await statusReceived.close();
+      await ownPool.end();
+      await own.drop();
+    }
+  });
+
+  it('a pass wakes receive-status again for every inbox reply not applied whose job is missing or ended (SPEC §4)', async () => {
+    const own = await createTestDatabase();
+    const ownPool = new pg.Pool({ connectionString: own.databaseUrl, max: 2 });
+    const prefix = testQueuePrefix();
+    const queue = (name: string) => new Queue<RequestJobData>(name, { connection: redis, prefix });
+    const [created, allowed] = [queue(QUEUES.created), queue(QUEUES.allowed)];
+    const statusReceived = new Queue<StatusReceivedJobData>(QUEUES.statusReceived, { connection: redis, prefix });
+    const worker = new Worker<StatusReceivedJobData>(QUEUES.statusReceived, null, { connection: redis, prefix });
+    try {
+      const reply = (): StatusReply => ({
+        apiVersion: '2022-05-22',
+        backupRequestId: randomUUID(),
+        storagePathName: 'vault/x',
+        resultTypeCode: 'Succeeded',
+        backupByteCount: 1,
+        copyStartTimestamp: '2026-01-15T01:00:00Z',
+        copyEndTimestamp: '2026-01-15T01:05:00Z',
+      });
+      // as after a FLUSHALL: four replies in the inbox, none with a job...
+      const [lost, failed, pending, applied] = (
+        await storeReplies(
+          ownPool,
+          'backup-statuses',
+          [1, 2, 3, 4].map((n) => ({ messageId: `message-${n}`, reply: reply() })),
+        )
+      ).map((row) => row.inboxId) as [string, string, string, string];
+      // ...except one whose job failed (retained under its id), one whose job waits, and one applied
+      const add = (inboxId: string) =>
+        statusReceived.add(QUEUES.statusReceived, { inboxId, backupRequestId: 'b', traceId: 't' }, { jobId: statusReceivedJobId(inboxId) });
+      await add(failed);
+      const token = randomUUID();
+      await (await worker.getNextJob(token)).moveToFailed(new Error('gave up without recording it'), token, false);
+      await add(pending);
+      await markApplied(ownPool, applied, 'record-backup');
+
+      const result = await reconcile({
+        db: ownPool,
+        created,
+        allowed,
+        statusReceived,
+        graceMs: 0,
+        batchSize: 1000,
+        replyTimeoutMs: 60_000,
+        log: pino({ level: 'silent' }),
+      });
+
+      expect(result).toEqual({ readdedCreated: 0, readdedAllowed: 0, readdedReplies: 2, timedOut: 0 });
+      for (const inboxId of [lost, failed, pending]) expect(await statusReceived.getJobState(statusReceivedJobId(inboxId))).toBe('waiting');
+      expect(await statusReceived.getJobState(statusReceivedJobId(applied))).toBe('unknown');
+      expect((await statusReceived.getJob(statusReceivedJobId(lost)))?.data).toMatchObject({ inboxId: lost });
+    } finally {
+      await worker.close();
+      await Promise.all([created.close(), allowed.close(), statusReceived.close()]);
       await ownPool.end();
       await own.drop();
     }

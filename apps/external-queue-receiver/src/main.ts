@@ -1,3 +1,5 @@
+import { openPool } from '@linebacker/db';
+import { DependencyUnavailableError } from '@linebacker/domain';
 import { openInterfaceQueues, startPollLoop } from '@linebacker/interface-queue';
 import { QUEUES, openCounters, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
@@ -5,20 +7,34 @@ import { receiveReplies } from './receive-replies.js';
 
 await runApp('external-queue-receiver', async (context) => {
   const { config, logger, onShutdown } = context;
+  const db = openPool(context, 'external-queue-receiver');
   const counters = openCounters(context);
   const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
   const { statuses, poison } = await openInterfaceQueues(context, ['statuses', 'poison']);
+  // After Postgres was found unavailable, no message is received until it answers again: each
+  // receive would only raise the messages' dequeue counts towards the poison limit.
+  let inboxUnavailable = false;
   const loop = startPollLoop({
-    poll: () =>
-      receiveReplies({
-        statuses,
-        poison,
-        statusReceived,
-        batchSize: config.statusReceiver.batchSize,
-        visibilityTimeoutSeconds: config.statusReceiver.visibilityTimeoutSeconds,
-        log: logger,
-        counters,
-      }),
+    poll: async () => {
+      if (inboxUnavailable) await db.query('SELECT 1');
+      inboxUnavailable = false;
+      try {
+        return await receiveReplies({
+          statuses,
+          poison,
+          db,
+          statusReceived,
+          batchSize: config.statusReceiver.batchSize,
+          visibilityTimeoutSeconds: config.statusReceiver.visibilityTimeoutSeconds,
+          maxDequeueCount: config.statusReceiver.maxDequeueCount,
+          log: logger,
+          counters,
+        });
+      } catch (err) {
+        inboxUnavailable = err instanceof DependencyUnavailableError && err.dependency === 'postgres';
+        throw err;
+      }
+    },
     maxIdleMs: config.statusReceiver.maxIdlePollMs,
     fullBatch: config.statusReceiver.batchSize,
     batchWaitMs: config.statusReceiver.batchWaitMs,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { parseStatusReply } from '@linebacker/domain';
-import type { MessageQueue, ReceivedMessage } from '@linebacker/interface-queue';
+import { insertPoisonRecord, storeReplies, type IncomingReply, type Queryable, type StoredReply } from '@linebacker/db';
+import { PermanentError, parseStatusReply } from '@linebacker/domain';
+import { poisonRecord, type MessageQueue, type ReceivedMessage } from '@linebacker/interface-queue';
 import {
   QUEUES,
   statusReceivedJobData,
@@ -13,74 +14,147 @@ import {
 export interface ReceiveRepliesDeps {
   statuses: Pick<MessageQueue, 'receive' | 'delete' | 'name'>;
   poison: Pick<MessageQueue, 'send'>;
+  /** Postgres: the reply inbox, and rejected replies for what the poison queue refuses. */
+  db: Queryable;
   statusReceived: Pick<RequestQueue<StatusReceivedJobData>, 'addBulk'>;
   batchSize: number;
   visibilityTimeoutSeconds: number;
-  log: Logger;
+  /** A message received more often than this was never handled: it goes to the poison queue. */
+  maxDequeueCount: number;
+  log: Pick<Logger, 'debug' | 'warn' | 'error'>;
   counters?: Pick<PipelineCounters, 'add'>;
 }
 
-/** What lands in the poison queue: the original text and why it was refused. */
-export interface PoisonMessage {
+interface ValidReply {
+  message: ReceivedMessage;
+  incoming: IncomingReply;
+}
+
+interface BadMessage {
+  message: ReceivedMessage;
   reason: string;
-  sourceQueue: string;
-  messageId: string;
-  dequeueCount: number;
-  poisonedAt: string;
-  text: string;
 }
 
 /**
- * One poll of the interface status queue (SPEC §4, §6 "External queue receiver"):
- * valid replies become `status-received` jobs (keyed by request and result) in one addBulk, and
- * their messages are deleted only after that add succeeded; invalid ones are copied to the poison
- * queue with the reason, then deleted. If Redis or the poison queue is down this throws before
- * deleting anything, and the messages come back after their visibility timeout.
+ * One poll of the interface status queue (SPEC §4, §6 "External queue receiver"). Every message of
+ * the batch is handled on its own, and deleted only once it is safe elsewhere:
+ * - a valid reply is stored in the reply inbox (one multi-row INSERT for the batch), then its
+ *   `status-received` wake-up job is added (best effort: reconciliation re-adds the job of any
+ *   inbox row not applied, so a Redis failure here loses nothing) while its message is deleted;
+ * - a message that is not a valid reply, that Postgres refuses to store, or that was delivered more
+ *   than `maxDequeueCount` times, is copied to the poison queue with the reason (poisonRecord: cut
+ *   to fit, with the original's length and SHA-256), or kept in rejected_replies when the poison
+ *   queue refuses the record, then deleted.
+ * When Postgres is unavailable the valid replies stay in the interface queue (they come back after
+ * their visibility timeout) while the rest of the batch is still handled; then this throws, so the
+ * poll loop backs off.
  */
 export async function receiveReplies(deps: ReceiveRepliesDeps): Promise<number> {
   const messages = await deps.statuses.receive(deps.batchSize, deps.visibilityTimeoutSeconds);
   if (messages.length === 0) return 0;
 
-  const jobs: Parameters<ReceiveRepliesDeps['statusReceived']['addBulk']>[0] = [];
-  const poisoned: { message: ReceivedMessage; reason: string }[] = [];
+  const { valid, bad } = triage(messages, deps.maxDequeueCount);
+  const { stored, refused, unavailable } = await storeDurably(deps.db, deps.statuses.name, valid);
+  const poisoned = await Promise.all([...bad, ...refused].map((entry) => moveToPoison(deps, entry)));
+
+  const storedMessages = new Set(stored.map((reply) => reply.messageId));
+  const safe = [...valid.filter((reply) => storedMessages.has(reply.message.messageId)).map((reply) => reply.message), ...poisoned.flatMap((m) => m ?? [])];
+  const [, deletions] = await Promise.all([wake(deps, stored, valid), Promise.allSettled(safe.map((message) => deps.statuses.delete(message)))]);
+
+  const failed = deletions.filter((deletion) => deletion.status === 'rejected').length;
+  deps.counters?.add({ kind: 'reply', outcome: 'received' }, stored.length);
+  if (failed > 0) deps.log.warn({ failed }, 'some handled replies could not be deleted; they will be seen again');
+  if (unavailable) throw unavailable;
+  return messages.length;
+}
+
+/** Valid replies, and the messages that cannot be replies (with why). */
+function triage(messages: ReceivedMessage[], maxDequeueCount: number): { valid: ValidReply[]; bad: BadMessage[] } {
+  const valid: ValidReply[] = [];
+  const bad: BadMessage[] = [];
   for (const message of messages) {
+    if (message.dequeueCount > maxDequeueCount) {
+      bad.push({ message, reason: `delivered ${message.dequeueCount} times without being handled (limit ${maxDequeueCount})` });
+      continue;
+    }
     const parsed = parseStatusReply(message.text);
-    if (parsed.ok) {
-      const { reply } = parsed;
-      deps.log.debug({ backupRequestId: reply.backupRequestId, traceId: reply.traceId, result: reply.resultTypeCode }, 'reply received');
-      jobs.push({
-        name: QUEUES.statusReceived,
-        data: statusReceivedJobData(reply),
-        opts: { jobId: statusReceivedJobId(reply) },
-      });
-    } else {
-      poisoned.push({ message, reason: parsed.reason });
+    if (parsed.ok) valid.push({ message, incoming: { messageId: message.messageId, reply: parsed.reply } });
+    else bad.push({ message, reason: parsed.reason });
+  }
+  return { valid, bad };
+}
+
+/**
+ * Stores the valid replies in one INSERT. When Postgres refuses the batch's data (a data exception:
+ * PermanentError), each reply is stored on its own, so the one it refuses goes to the poison queue
+ * and never holds back the others. When Postgres is unavailable nothing is stored (`unavailable`).
+ */
+async function storeDurably(
+  db: Queryable,
+  sourceQueue: string,
+  valid: ValidReply[],
+): Promise<{ stored: StoredReply[]; refused: BadMessage[]; unavailable?: Error }> {
+  try {
+    return { stored: await storeReplies(db, sourceQueue, valid.map((reply) => reply.incoming)), refused: [] };
+  } catch (err) {
+    if (!(err instanceof PermanentError)) return { stored: [], refused: [], unavailable: err as Error };
+  }
+  const stored: StoredReply[] = [];
+  const refused: BadMessage[] = [];
+  for (const reply of valid) {
+    try {
+      stored.push(...(await storeReplies(db, sourceQueue, [reply.incoming])));
+    } catch (err) {
+      if (!(err instanceof PermanentError)) return { stored, refused, unavailable: err as Error };
+      refused.push({ message: reply.message, reason: `the reply inbox refused it: ${err.message}` });
     }
   }
+  return { stored, refused };
+}
 
-  // jobs first: re-adding a job is harmless, re-sending a poison copy is not
-  if (jobs.length > 0) await deps.statusReceived.addBulk(jobs);
-  await Promise.all(
-    poisoned.map(({ message, reason }) => {
-      const poison: PoisonMessage = {
-        reason,
-        sourceQueue: deps.statuses.name,
-        messageId: message.messageId,
-        dequeueCount: message.dequeueCount,
-        poisonedAt: new Date().toISOString(),
-        text: message.text,
+/**
+ * The poison queue, or rejected_replies when the poison queue refuses the record. Resolves to the
+ * message once it is safe elsewhere; undefined when neither took it (it stays in the interface
+ * queue, comes back and counts towards maxDequeueCount).
+ */
+async function moveToPoison(deps: ReceiveRepliesDeps, { message, reason }: BadMessage): Promise<ReceivedMessage | undefined> {
+  const record = poisonRecord(message, reason, deps.statuses.name);
+  deps.log.warn({ messageId: message.messageId, dequeueCount: message.dequeueCount, reason }, 'reply moved to the poison queue');
+  try {
+    await deps.poison.send(record);
+    deps.counters?.add({ kind: 'reply', outcome: 'poisoned' });
+    return message;
+  } catch (err) {
+    deps.log.warn({ err, messageId: message.messageId }, 'the poison queue refused the record: keeping it in rejected_replies');
+  }
+  try {
+    await insertPoisonRecord(deps.db, message.messageId, reason, record);
+    deps.counters?.add({ kind: 'reply', outcome: 'poison-kept-in-postgres' });
+    return message;
+  } catch (err) {
+    deps.log.error({ err, messageId: message.messageId }, 'neither the poison queue nor Postgres took the record; the message stays');
+    return undefined;
+  }
+}
+
+/** Adds the wake-up job of every stored reply not applied yet; a failure is logged, not thrown. */
+async function wake(deps: ReceiveRepliesDeps, stored: StoredReply[], valid: ValidReply[]): Promise<void> {
+  const replies = new Map(valid.map((reply) => [reply.message.messageId, reply.incoming.reply]));
+  const jobs = stored
+    .filter((entry) => !entry.applied)
+    .map((entry) => {
+      const reply = replies.get(entry.messageId)!;
+      deps.log.debug({ backupRequestId: reply.backupRequestId, traceId: reply.traceId, result: reply.resultTypeCode }, 'reply received');
+      return {
+        name: QUEUES.statusReceived,
+        data: statusReceivedJobData({ ...entry, backupRequestId: reply.backupRequestId, traceId: reply.traceId }),
+        opts: { jobId: statusReceivedJobId(entry.inboxId) },
       };
-      deps.log.warn({ messageId: message.messageId, reason }, 'invalid reply moved to the poison queue');
-      return deps.poison.send(JSON.stringify(poison));
-    }),
-  );
-
-  // Only now is every message safe elsewhere. A failed delete is harmless: the message comes back
-  // and is added again under the same job id.
-  const deletions = await Promise.allSettled(messages.map((message) => deps.statuses.delete(message)));
-  const failed = deletions.filter((d) => d.status === 'rejected').length;
-  deps.counters?.add({ kind: 'reply', outcome: 'received' }, jobs.length);
-  deps.counters?.add({ kind: 'reply', outcome: 'poisoned' }, poisoned.length);
-  if (failed > 0) deps.log.warn({ failed }, 'some handled replies could not be deleted; they will be seen again');
-  return messages.length;
+    });
+  if (jobs.length === 0) return;
+  try {
+    await deps.statusReceived.addBulk(jobs);
+  } catch (err) {
+    deps.log.warn({ err, replies: jobs.length }, 'could not wake receive-status; reconciliation will (the replies are in the inbox)');
+  }
 }

@@ -8,6 +8,8 @@ import {
   openCounters,
   openProducerQueue,
   waitUntilReady,
+  type RequestQueue,
+  type StatusReceivedJobData,
 } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { startApi } from './api/start-api.js';
@@ -37,10 +39,19 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   );
   onShutdown('created queue', () => createdQueue.close());
   const allowedQueue = openProducerQueue(context, QUEUES.allowed);
-  const queues = [createdQueue, allowedQueue, openProducerQueue(context, QUEUES.statusReceived)];
+  const statusReceivedQueue = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
+  // (for statistics and the queue UI, which never read job data: a Queue's type is invariant in it)
+  const queues = [createdQueue, allowedQueue, statusReceivedQueue as unknown as RequestQueue];
 
   const leadership = new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs);
-  startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, counters: openCounters(context), leadership });
+  startReconciler(context, {
+    pool,
+    created: createdQueue,
+    allowed: allowedQueue,
+    statusReceived: statusReceivedQueue,
+    counters: openCounters(context),
+    leadership,
+  });
   const health = startHealth(context, { pool, redis, queues, isLeader: () => leadership.isLeader });
   return startApi(context, { pool, redis, createdQueue, queues, health });
 }

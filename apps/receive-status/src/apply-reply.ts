@@ -1,21 +1,25 @@
 import {
-  insertRejectedReply,
+  markApplied,
+  markAppliedWhenMoved,
   readRequestForReply,
   recordBackupAndSucceed,
   recordTransition,
+  rejectInboxReply,
   type Queryable,
 } from '@linebacker/db';
 import { replyAction, type ReplyAction, type RequestForReply, type RequestStatus, type StatusReply } from '@linebacker/domain';
 
 /**
- * Carries out `action`, decided on the request as it was read in `status`. Each action is one
- * statement, so one transaction (SPEC §4): the Backup insert and the move to Succeeded happen
- * together or not at all. A state change is conditional on the request still being in `status`;
- * `applied: false` when it was not (a concurrent reply or reconciliation moved it meanwhile). A
- * state change also tells the request's trace id.
+ * Carries out `action`, decided on the request as it was read in `status`, for the reply of inbox
+ * row `inboxId`. Each action is one statement, so one transaction (SPEC §4): the Backup insert, the
+ * move to Succeeded and the inbox row's mark happen together or not at all. A state change is
+ * conditional on the request still being in `status`; `applied: false` when it was not (a
+ * concurrent reply or reconciliation moved it meanwhile), and then the inbox row stays unapplied.
+ * A state change also tells the request's trace id.
  */
 async function carryOut(
   db: Queryable,
+  inboxId: string,
   reply: StatusReply,
   action: ReplyAction,
   status: RequestStatus | undefined,
@@ -23,17 +27,19 @@ async function carryOut(
   const backupRequestId = reply.backupRequestId;
   const from = status ? [status] : [];
   const moved = (recorded: { traceId: string } | undefined) => ({ applied: Boolean(recorded), traceId: recorded?.traceId });
+  const alsoMarkApplied = markAppliedWhenMoved(inboxId, action.kind);
   switch (action.kind) {
     case 'reject':
-      await insertRejectedReply(db, reply, action.reason);
+      await rejectInboxReply(db, inboxId, action.reason);
       return { applied: true };
     case 'record-backup':
-      return moved(await recordBackupAndSucceed(db, reply, from));
+      return moved(await recordBackupAndSucceed(db, reply, from, alsoMarkApplied));
     case 'succeed':
-      return moved(await recordTransition(db, { backupRequestId, to: 'Succeeded', from }));
+      return moved(await recordTransition(db, { backupRequestId, to: 'Succeeded', from }, undefined, alsoMarkApplied));
     case 'fail':
-      return moved(await recordTransition(db, { backupRequestId, to: 'Failed', reason: action.reason, from }));
+      return moved(await recordTransition(db, { backupRequestId, to: 'Failed', reason: action.reason, from }, undefined, alsoMarkApplied));
     case 'no-op':
+      await markApplied(db, inboxId, 'no-op');
       return { applied: true };
   }
 }
@@ -45,18 +51,23 @@ const MAX_ROUNDS = 5;
 const AWAITING_REPLY: RequestForReply = { status: 'Sent', hasBackup: false };
 
 /**
- * Applies a reply from the backup interface (SPEC §4). First, in one round trip, as if the request
- * awaits it (Sent, no Backup: the usual case), the decision of the reply table (libs/domain
- * replyAction) is carried out conditionally on that status. When the request is not in that state,
- * it reads the request, decides with the reply table, and carries the decision out in one
- * conditional statement; when the request changed in between (concurrent replies for one request),
- * it reads and decides again, so replies for one request apply one after the other, as with a row
- * lock, without holding a transaction open across round trips. Returns what was done, and the
- * request's trace id (replies need not carry it); a rejected reply is stored in rejected_replies.
+ * Applies the reply of inbox row `inboxId` (SPEC §4) and marks the row applied with it. First, in
+ * one round trip, as if the request awaits it (Sent, no Backup: the usual case), the decision of the
+ * reply table (libs/domain replyAction) is carried out conditionally on that status. When the
+ * request is not in that state, it reads the request, decides with the reply table, and carries the
+ * decision out in one conditional statement; when the request changed in between (concurrent
+ * replies for one request), it reads and decides again, so replies for one request apply one after
+ * the other, as with a row lock, without holding a transaction open across round trips. Returns
+ * what was done, and the request's trace id (replies need not carry it); a rejected reply is kept in
+ * rejected_replies.
  */
-export async function applyStatusReply(db: Queryable, reply: StatusReply): Promise<{ action: ReplyAction; traceId: string | undefined }> {
+export async function applyStatusReply(
+  db: Queryable,
+  inboxId: string,
+  reply: StatusReply,
+): Promise<{ action: ReplyAction; traceId: string | undefined }> {
   const usual = replyAction(AWAITING_REPLY, reply);
-  const first = await carryOut(db, reply, usual, AWAITING_REPLY.status);
+  const first = await carryOut(db, inboxId, reply, usual, AWAITING_REPLY.status);
   if (first.applied) return { action: usual, traceId: first.traceId };
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const request = await readRequestForReply(db, reply.backupRequestId);
@@ -64,7 +75,7 @@ export async function applyStatusReply(db: Queryable, reply: StatusReply): Promi
     if (action.kind === 'record-backup' && !request?.jobExists) {
       action = { kind: 'reject', reason: 'the backup job of this request no longer exists' };
     }
-    if ((await carryOut(db, reply, action, request?.status)).applied) return { action, traceId: request?.traceId };
+    if ((await carryOut(db, inboxId, reply, action, request?.status)).applied) return { action, traceId: request?.traceId };
   }
   throw new Error(`backup request ${reply.backupRequestId} changed under every one of ${MAX_ROUNDS} attempts to apply a reply`);
 }

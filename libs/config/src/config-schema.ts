@@ -73,6 +73,7 @@ export const envSchema = z
     LINEBACKER_RECEIVER_MAX_IDLE_POLL_MS: positiveInt.default(1000),
     LINEBACKER_RECEIVER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(50),
     LINEBACKER_RECEIVER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    LINEBACKER_MAX_DEQUEUE_COUNT: positiveInt.default(5),
     LINEBACKER_INTERFACE_MAX_DEPTH: positiveInt.default(300),
     LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
@@ -189,6 +190,8 @@ function toConfig(e: Env) {
       batchWaitMs: e.LINEBACKER_RECEIVER_BATCH_WAIT_MS,
       /** Most receives in progress at once while a backlog is waiting (one while idle). */
       concurrency: e.LINEBACKER_RECEIVER_CONCURRENCY,
+      /** A reply message received more often than this was never handled: it goes to the poison queue. */
+      maxDequeueCount: e.LINEBACKER_MAX_DEQUEUE_COUNT,
     },
     retry: {
       startMs: e.LINEBACKER_RETRY_START_MS,

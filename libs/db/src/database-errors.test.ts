@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '@linebacker/domain';
+import { DependencyUnavailableError, PermanentError } from '@linebacker/domain';
 import { describe, expect, it } from 'vitest';
 import { toDatabaseError } from './database-errors.js';
 
@@ -24,8 +24,18 @@ describe('toDatabaseError', () => {
   it.each([
     withCode('duplicate key value violates unique constraint', '23505'),
     withCode('syntax error at or near "SELEC"', '42601'),
-    withCode('invalid input syntax for type uuid', '22P02'),
     new TypeError('a bug'),
     undefined,
   ])('leaves %s as it is', (err) => expect(toDatabaseError(err)).toBe(err));
+
+  it.each([
+    withCode('invalid byte sequence for encoding "UTF8": 0x00', '22021'),
+    withCode('unsupported Unicode escape sequence', '22P05'),
+    withCode('invalid input syntax for type uuid', '22P02'),
+    withCode('value too long for type character varying(10)', '22001'),
+  ])('makes a data exception permanent: %s', (err) => {
+    const translated = toDatabaseError(err);
+    expect(translated).toBeInstanceOf(PermanentError);
+    expect(translated).toMatchObject({ cause: err, message: expect.stringContaining(err.code) });
+  });
 });

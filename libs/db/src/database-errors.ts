@@ -1,4 +1,4 @@
-import { unavailableAs } from '@linebacker/domain';
+import { PermanentError, unavailableAs } from '@linebacker/domain';
 
 /** SQLSTATEs meaning "the server cannot serve us right now", not "your statement is wrong". */
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -24,9 +24,19 @@ function isPostgresUnavailable(err: object): boolean {
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((known) => message.includes(known));
 }
 
+const unavailable = unavailableAs('postgres', isPostgresUnavailable);
+
 /**
  * The error callers of libs/db see: a DependencyUnavailableError('postgres') when Postgres is
  * unreachable or refusing work for now (connection refused, reset or timed out, shutting down, too
- * many connections), so they answer 503 or retry later; any other error as it is.
+ * many connections), so they answer 503 or retry later; a PermanentError for a data exception
+ * (SQLSTATE class 22: a NUL in text, an invalid Unicode escape, a value out of range), which no
+ * retry can cure; any other error as it is.
  */
-export const toDatabaseError = unavailableAs('postgres', isPostgresUnavailable);
+export function toDatabaseError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('22')) {
+    return new PermanentError(`Postgres refused the data (SQLSTATE ${code}): ${(err as Error).message}`, { cause: err });
+  }
+  return unavailable(err);
+}

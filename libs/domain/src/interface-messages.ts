@@ -38,11 +38,19 @@ export function outboundMessage(request: BackupRequest): OutboundBackupRequest {
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' });
 const optionalTimestamp = timestamp.nullish();
 
+/**
+ * Limits of the reply's fields (SPEC §4): far above any real value, so that a hostile or broken
+ * interface cannot make us store, log or index megabytes. `messageText` has none of its own (the
+ * reason recorded is cut to 500 characters; the inbox keeps the whole reply, within the 64 KiB
+ * message limit).
+ */
+export const REPLY_LIMITS = { apiVersion: 32, storagePathName: 250, verifiedHash: 512, traceId: 128 } as const;
+
 const statusReplySchema = z.object(
   {
-    apiVersion: z.string({ error: 'must be a string' }).min(1, 'must not be empty'),
+    apiVersion: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(REPLY_LIMITS.apiVersion),
     backupRequestId: z.uuid({ error: 'must be a UUID' }),
-    storagePathName: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(250),
+    storagePathName: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(REPLY_LIMITS.storagePathName),
     resultTypeCode: z.enum(['Succeeded', 'Failed'], { error: 'must be "Succeeded" or "Failed"' }),
     backupByteCount: z
       .number({ error: 'must be a number' })
@@ -53,9 +61,9 @@ const statusReplySchema = z.object(
     copyEndTimestamp: timestamp,
     verifyStartTimestamp: optionalTimestamp,
     verifyEndTimestamp: optionalTimestamp,
-    verifiedHash: z.string({ error: 'must be a string' }).max(512).nullish(),
+    verifiedHash: z.string({ error: 'must be a string' }).max(REPLY_LIMITS.verifiedHash).nullish(),
     messageText: z.string({ error: 'must be a string' }).nullish(),
-    traceId: z.string().max(128).optional(),
+    traceId: z.string().max(REPLY_LIMITS.traceId).optional(),
   },
   { error: 'the reply must be a JSON object' },
 );
@@ -75,6 +83,42 @@ function parseJsonText(text: string): unknown {
   }
 }
 
+/** An unpaired UTF-16 surrogate: text that is not Unicode (and that Postgres refuses). */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The first string (key or value) in `json` holding a NUL character or an unpaired surrogate
+ * (SPEC §4: Postgres stores neither, so such a reply could never be kept), as a reason; undefined
+ * when there is none.
+ */
+function unstorableText(json: unknown, path = ''): string | undefined {
+  if (typeof json === 'string') {
+    if (json.includes('\u0000')) return `${path || '(reply)'}: contains a NUL character`;
+    if (UNPAIRED_SURROGATE.test(json)) return `${path || '(reply)'}: contains an unpaired surrogate (not Unicode text)`;
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null) return undefined;
+  for (const [key, value] of Object.entries(json)) {
+    const at = path ? `${path}.${key}` : key;
+    const problem = unstorableText(key, `${at} (name)`) ?? unstorableText(value, at);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * Validates a reply already parsed from JSON (SPEC §4): receive-status checks again what it reads
+ * from the inbox with this, so nothing but a valid reply is ever applied.
+ */
+export function validateStatusReply(json: unknown): ParsedReply {
+  const unstorable = unstorableText(json);
+  if (unstorable) return { ok: false, reason: `invalid reply: ${unstorable}` };
+  const result = statusReplySchema.safeParse(json);
+  if (result.success) return { ok: true, reply: result.data };
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(reply)'}: ${issue.message}`);
+  return { ok: false, reason: `invalid reply: ${problems.join('; ')}` };
+}
+
 /** Parses and validates an inbound reply (SPEC §4); the reason names every problem at once. */
 export function parseStatusReply(text: string): ParsedReply {
   let json: unknown;
@@ -83,10 +127,7 @@ export function parseStatusReply(text: string): ParsedReply {
   } catch {
     return { ok: false, reason: 'the reply is not valid JSON' };
   }
-  const result = statusReplySchema.safeParse(json);
-  if (result.success) return { ok: true, reply: result.data };
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(reply)'}: ${issue.message}`);
-  return { ok: false, reason: `invalid reply: ${problems.join('; ')}` };
+  return validateStatusReply(json);
 }
 
 /** A status reason fits the 500-character column (SPEC §2.1). */

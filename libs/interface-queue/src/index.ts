@@ -8,3 +8,4 @@ export {
 export { startPollLoop, type PollLoop, type PollLoopOptions } from './poll-loop.js';
 export { openInterfaceQueues } from './open-interface-queues.js';
 export { createSendWindow, type SendWindow, type SendWindowOptions, type SendWindowState } from './send-window.js';
+export { poisonRecord, wireBytes, MAX_RECORD_WIRE_BYTES, type PoisonRecord } from './poison-record.js';

@@ -16,7 +16,7 @@ export type CounterKey =
   | { kind: 'sends-held-back' }
   | { kind: 'sends-held-back-ms' }
   /** what reconciliation repaired */
-  | { kind: 'reconcile'; repair: 'readded:created' | 'readded:allowed' | 'timed-out' };
+  | { kind: 'reconcile'; repair: 'readded:created' | 'readded:allowed' | 'readded:status-received' | 'timed-out' };
 
 export function counterField(key: CounterKey): string {
   switch (key.kind) {

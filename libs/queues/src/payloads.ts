@@ -1,4 +1,4 @@
-import type { OutboundBackupRequest, StatusReply } from '@linebacker/domain';
+import type { OutboundBackupRequest } from '@linebacker/domain';
 
 /**
  * Job payloads. Jobs are keyed by the backup request id (SPEC §6), so adding the same request twice
@@ -20,9 +20,13 @@ export interface AllowedJobData extends RequestJobData {
   messageSent?: boolean;
 }
 
-/** A reply taken from the interface status queue, on its way to receive-status. */
+/**
+ * A wake-up for receive-status: a reply is waiting in the reply inbox (SPEC §4), row `inboxId`.
+ * The reply itself is read from the inbox, never from the job (which anyone with the queue UI
+ * could edit); `backupRequestId` and `traceId` are for logs only.
+ */
 export interface StatusReceivedJobData extends RequestJobData {
-  reply: StatusReply;
+  inboxId: string;
 }
 
 /** The payload of a request's job (created, allowed), from the request as stored. */
@@ -32,13 +36,18 @@ export const requestJobData = (request: { backupRequestId: string; traceId: stri
   receivedAt: request.receivedAt.toISOString(),
 });
 
-/** The payload of a status-received job, from the reply (its trace id, when the interface echoed it). */
-export const statusReceivedJobData = (reply: StatusReply): StatusReceivedJobData => ({
-  backupRequestId: reply.backupRequestId,
-  traceId: reply.traceId ?? '',
-  reply,
+/** The payload of a status-received job, from the inbox row and its reply's ids. */
+export const statusReceivedJobData = (entry: {
+  inboxId: string;
+  backupRequestId: string;
+  traceId: string | undefined;
+  receivedAt: Date;
+}): StatusReceivedJobData => ({
+  inboxId: entry.inboxId,
+  backupRequestId: entry.backupRequestId,
+  traceId: entry.traceId ?? '',
+  receivedAt: entry.receivedAt.toISOString(),
 });
 
-/** status-received jobs are keyed by request and result: a repeated reply is one job. */
-export const statusReceivedJobId = (reply: Pick<StatusReply, 'backupRequestId' | 'resultTypeCode'>): string =>
-  `${reply.backupRequestId}-${reply.resultTypeCode}`;
+/** status-received jobs are keyed by inbox row (BullMQ refuses integer ids): a reply is one job. */
+export const statusReceivedJobId = (inboxId: string): string => `reply-${inboxId}`;

@@ -1,5 +1,5 @@
 import type { AdvisoryLeadership, Queryable } from '@linebacker/db';
-import type { PipelineCounters, RequestQueue } from '@linebacker/queues';
+import type { PipelineCounters, RequestQueue, StatusReceivedJobData } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { reconcile } from './reconcile.js';
 import { startReconciliationDuty } from './reconciliation-duty.js';
@@ -11,6 +11,7 @@ export interface ReconcilerDeps {
   pool: Queryable;
   created: RequestQueue;
   allowed: RequestQueue;
+  statusReceived: RequestQueue<StatusReceivedJobData>;
   counters: Pick<PipelineCounters, 'add'>;
   /** The lock on RECONCILIATION_LOCK_KEY: only its holder reconciles. */
   leadership: AdvisoryLeadership;
@@ -26,6 +27,7 @@ export function startReconciler(context: AppContext, deps: ReconcilerDeps): void
         db: deps.pool,
         created: deps.created,
         allowed: deps.allowed,
+        statusReceived: deps.statusReceived,
         ...config.reconciliation,
         log: logger,
         counters: deps.counters,

@@ -38,6 +38,15 @@ export interface TransitionGate {
   params: unknown[];
 }
 
+/**
+ * Work done in the same statement only when the request moved: SQL CTEs that may read `moved` (the
+ * rows the UPDATE returned), with their parameters numbered from `first` (given by the statement).
+ */
+export interface TransitionFollowUp {
+  ctes: (first: number) => string;
+  params: unknown[];
+}
+
 /** The statuses a request may move to `to` from: `from` where the rules allow it, else all that may. */
 const movableFrom = (transition: Pick<Transition, 'to' | 'from'>): RequestStatus[] =>
   transition.from ? transition.from.filter((from) => canTransition(from, transition.to)) : statusesLeadingTo(transition.to);
@@ -53,16 +62,22 @@ async function transition(
   ids: string[],
   change: Omit<Transition, 'backupRequestId'>,
   gate?: TransitionGate,
+  followUp?: TransitionFollowUp,
 ): Promise<(RecordedTransition & { backupRequestId: string })[]> {
   const timestampColumn = STEP_TIMESTAMP[change.to];
   const setTimestamp = timestampColumn ? `, ${timestampColumn} = now()` : '';
-  const { rows } = await db.query<RecordedTransition & { backupRequestId: string }>({
-    ...preparedStatement(`${gate ? `WITH ${gate.ctes} ` : ''}UPDATE backup_requests SET status = $2, status_reason = $4,
+  const update = `UPDATE backup_requests SET status = $2, status_reason = $4,
          backup_provider_code = coalesce($5, backup_provider_code),
          storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
        WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[])
          ${gate ? 'AND backup_request_id IN (SELECT backup_request_id FROM gate)' : ''}
-       RETURNING backup_request_id AS "backupRequestId", status, status_reason AS "statusReason", trace_id AS "traceId"`),
+       RETURNING backup_request_id AS "backupRequestId", status, status_reason AS "statusReason", trace_id AS "traceId"`;
+  const statement = followUp
+    ? `WITH ${[gate?.ctes, `moved AS (${update})`, followUp.ctes(7 + (gate?.params.length ?? 0))].filter(Boolean).join(', ')}
+       SELECT * FROM moved`
+    : `${gate ? `WITH ${gate.ctes} ` : ''}${update}`;
+  const { rows } = await db.query<RecordedTransition & { backupRequestId: string }>({
+    ...preparedStatement(statement),
     values: [
       ids,
       change.to,
@@ -71,6 +86,7 @@ async function transition(
       change.backupProviderCode ?? null,
       change.storagePathName ?? null,
       ...(gate?.params ?? []),
+      ...(followUp?.params ?? []),
     ],
   });
   return rows;
@@ -78,7 +94,7 @@ async function transition(
 
 /**
  * Moves one request (transition above), conditionally on its status, and with `gate` only when the
- * gate's work succeeds in the same statement. Returns the new status and reason and the request's
+ * gate's work succeeds in the same statement, and with `followUp` done in that statement too. Returns the new status and reason and the request's
  * trace id, or undefined when the request was not in a status that allows the move (already past
  * this step, or unknown), or the gate let nothing through. (Not the whole row: parsing it,
  * timestamps and all, is CPU spent on every step.)
@@ -87,8 +103,9 @@ export async function recordTransition(
   db: Queryable,
   change: Transition,
   gate?: TransitionGate,
+  followUp?: TransitionFollowUp,
 ): Promise<RecordedTransition | undefined> {
-  return (await transition(db, [change.backupRequestId], change, gate))[0];
+  return (await transition(db, [change.backupRequestId], change, gate, followUp))[0];
 }
 
 /** Moves several requests the same way (transition above); returns the ids of those that moved. */

@@ -1,6 +1,11 @@
 import type { RequestStatus, StatusReply } from '@linebacker/domain';
 import type { Queryable } from '../pool.js';
-import { recordTransition, type RecordedTransition, type TransitionGate } from '../backup-requests/transition.js';
+import {
+  recordTransition,
+  type RecordedTransition,
+  type TransitionFollowUp,
+  type TransitionGate,
+} from '../backup-requests/transition.js';
 
 /**
  * The Backup record (SPEC §4), from the request, its job, and the reply; unique per request. As a
@@ -41,6 +46,11 @@ const backupInsertedGate = (reply: StatusReply): TransitionGate => ({
  * not at all), conditionally on the request still being in one of `from`. Undefined when it was not
  * (or its Backup exists already).
  */
-export function recordBackupAndSucceed(db: Queryable, reply: StatusReply, from: RequestStatus[]): Promise<RecordedTransition | undefined> {
-  return recordTransition(db, { backupRequestId: reply.backupRequestId, to: 'Succeeded', from }, backupInsertedGate(reply));
+export function recordBackupAndSucceed(
+  db: Queryable,
+  reply: StatusReply,
+  from: RequestStatus[],
+  followUp?: TransitionFollowUp,
+): Promise<RecordedTransition | undefined> {
+  return recordTransition(db, { backupRequestId: reply.backupRequestId, to: 'Succeeded', from }, backupInsertedGate(reply), followUp);
 }
