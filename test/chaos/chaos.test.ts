@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { azuriteConnectionString } from '@linebacker/config';
-import { createAzureMessageQueue } from '@linebacker/interface-queue';
+import { createAzureMessageQueue, type PoisonRecord } from '@linebacker/interface-queue';
 import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
 import { REPO_ROOT, createClientWithCli, destroyPipeline, isolatedPipelineEnv, npm, putTestJobs, type PipelineEnv } from '../support/pipeline.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../support/private-services.js';
@@ -17,11 +18,14 @@ import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type Pri
  * of its own (so FLUSHALL, stop/start and restart are real and the machine's shared servers are
  * never touched), takes a steady stream of POSTs while things die one after the other:
  *   kill -9 of every app at random moments (several times each), `pm2 reload http-receiver`,
- *   Redis FLUSHALL, Redis stop + start, Postgres restart, the interface queue (Azurite) down.
+ *   Redis FLUSHALL, Redis stop + start, a FLUSHALL while replies wait in the reply inbox
+ *   (receive-status stopped), Postgres restart, the interface queue (Azurite) down, and hostile
+ *   replies (oversized, NUL, huge hashes) injected into the status queue during a kill round.
  * Then, within a bounded time, every accepted request must reach the status its fate predicts
  * (catalogue → NotAllowed; simulator → Succeeded / Failed; malformed reply → Failed by the reply
- * timeout), with one Backup per success, no HTTP failure during the reload, and every malformed
- * reply in the poison queue. The figures are printed.
+ * timeout) — no reply is lost, whatever Redis went through —, with one Backup per success, no HTTP
+ * failure during the reload, every malformed and hostile reply in the poison queue (or rejected
+ * replies). The figures are printed.
  *
  * LINEBACKER_CHAOS=short (default; part of `npm test`) or full (`npm run test:chaos`).
  * LINEBACKER_CHAOS_SEED=<n> replays the same random moments.
@@ -228,16 +232,38 @@ async function requestRows(): Promise<RequestRow[]> {
   return rows;
 }
 
-async function poisonMessages(): Promise<{ messageId: string; reason: string; text: string }[]> {
+/** The poison queue's records, and those kept in rejected_replies when the poison queue refused them. */
+async function poisonMessages(): Promise<PoisonRecord[]> {
   const poison = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', pipeline!.azuritePort), POISON_QUEUE);
-  const all: { messageId: string; reason: string; text: string }[] = [];
+  const { rows } = await pool!.query<{ record: string }>(`SELECT poison_record AS record FROM rejected_replies WHERE poison_record IS NOT NULL`);
+  const all = rows.map((row) => JSON.parse(row.record) as PoisonRecord);
   for (;;) {
     // received with a long visibility timeout: each message once, none deleted
     const batch = await poison.receive(32, 3_600);
     if (batch.length === 0) return all;
-    for (const message of batch) all.push(JSON.parse(message.text) as { messageId: string; reason: string; text: string });
+    for (const message of batch) all.push(JSON.parse(message.text) as PoisonRecord);
   }
 }
+
+/** Hostile replies (SPEC §4) as a misbehaving interface might send them; none names a real request. */
+const hostileReplies = (): string[] => {
+  const reply = {
+    apiVersion: '2022-05-22',
+    backupRequestId: randomUUID(),
+    storagePathName: 'vault/hostile',
+    resultTypeCode: 'Succeeded',
+    backupByteCount: 1,
+    copyStartTimestamp: new Date().toISOString(),
+    copyEndTimestamp: new Date().toISOString(),
+  };
+  return [
+    `hostile ${randomUUID()} ${'x'.repeat(60 * 1024)}`,
+    `"${randomUUID()}${'"'.repeat(40 * 1024)}`,
+    JSON.stringify({ ...reply, messageText: `nul \u0000 ${randomUUID()}` }),
+    JSON.stringify({ ...reply, backupRequestId: randomUUID(), verifiedHash: 'f'.repeat(20_000) }),
+  ];
+};
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 async function simulatorDuplicateWarnings(): Promise<{ backupRequestId: string; times: number; at: number }[]> {
   const text = await readFile(join(pipeline!.pm2Home, 'logs', 'interface-simulator-out.log'), 'utf8');
@@ -311,6 +337,10 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     await sleep(3_000);
     phase = 'between faults';
 
+    let inboxWaitingAtFlush = 0;
+    const unappliedReplies = async () =>
+      (await pool!.query<{ n: number }>(`SELECT count(*)::int AS n FROM reply_inbox WHERE applied_at IS NULL`)).rows[0]!.n;
+    const hostile: string[] = [];
     const reloads: Fault[] = [];
     const reload = async () => {
       reloads.push(
@@ -327,6 +357,16 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     await sleep(PROFILE.pauseMs);
     await fault('Redis FLUSHALL', () => redis!.flushAll());
     await sleep(PROFILE.pauseMs);
+    // SPEC §4: replies taken off the interface queue and not yet applied survive a Redis wipe
+    await fault('receive-status stopped, replies taken, Redis FLUSHALL, receive-status started', async () => {
+      await pm2('stop', 'receive-status');
+      const deadline = Date.now() + 30_000;
+      while ((inboxWaitingAtFlush = await unappliedReplies()) < 20 && Date.now() < deadline) await sleep(200);
+      await redis!.flushAll();
+      await pm2('start', 'receive-status');
+      await waitOnline('receive-status', 1);
+    });
+    await sleep(PROFILE.pauseMs);
     await fault('Redis stop (5 s) + start', async () => {
       await redis!.stop();
       await sleep(5_000);
@@ -334,6 +374,13 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     });
     await sleep(PROFILE.pauseMs);
     if (PROFILE.reloads > 1) await reload();
+    await fault('hostile replies injected', async () => {
+      const statuses = createAzureMessageQueue(azuriteConnectionString('127.0.0.1', pipeline!.azuritePort), STATUS_QUEUE);
+      for (const text of hostileReplies()) {
+        hostile.push(text);
+        await statuses.send(text);
+      }
+    });
     await killRound(WORKER_APPS);
     await fault('Postgres restart (3 s down)', () => postgres!.restart(3_000));
     await sleep(PROFILE.pauseMs);
@@ -368,22 +415,11 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     const acceptedIds = new Set(accepted.map((a) => a.id!));
     let rows: RequestRow[] = [];
     const settleDeadline = Date.now() + PROFILE.settleMs;
-    // Done when every request is terminal and where its fate says; or when the only differences
-    // are "no reply" Failures (a reply lost with Redis, see below) that stayed so for 15 s: a late
-    // success reply could still turn one into Succeeded, so give it that long.
-    let noReplySince = 0;
-    let noReplyKey = '';
+    // done when every request is terminal and where its fate says
     for (;;) {
       rows = await requestRows().catch(() => rows);
       const differing = rows.filter((r) => !TERMINAL.has(r.status) || r.status !== expectedFinal(r).status);
       if (differing.length === 0 || Date.now() > settleDeadline) break;
-      if (differing.every((r) => r.status === 'Failed' && r.status_reason === NO_REPLY_REASON)) {
-        const key = differing.map((r) => r.id).sort().join();
-        if (key !== noReplyKey) [noReplyKey, noReplySince] = [key, Date.now()];
-        if (Date.now() - noReplySince >= 15_000) break;
-      } else {
-        noReplyKey = '';
-      }
       await sleep(1_000);
     }
     const settleMs = Date.now() - streamEnd;
@@ -434,8 +470,11 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     const azuriteOutage = faults.find((f) => f.what.startsWith('Azurite down'));
     const redeliveries = duplicateWarnings.filter((d) => azuriteOutage && d.at >= azuriteOutage.start && d.at <= azuriteOutage.end + 40_000);
 
-    // poison: every malformed reply, and only those
-    const poison = await poisonMessages();
+    // poison: every malformed and every hostile reply, and only those
+    const allPoison = await poisonMessages();
+    const hostileHashes = new Set(hostile.map(sha256));
+    const poison = allPoison.filter((p) => !hostileHashes.has(p.sha256));
+    const hostileMissing = [...hostileHashes].filter((hash) => !allPoison.some((p) => p.sha256 === hash));
     const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
     const poisonRequestIds = new Set(poison.map((p) => uuid.exec(p.text)?.[0] ?? `unparsed:${p.messageId}`));
     const poisonSourceMessages = new Set(poison.map((p) => p.messageId));
@@ -467,7 +506,8 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
       ['  accepted but missing in Postgres', missing.length],
       ['stuck (any row not terminal)', stuck.length],
       ['final status != predicted', wrong.length],
-      ['  of which Failed "no reply" (reply lost)', wrongNoReply.length],
+      ['  of which Failed "no reply" (a reply lost)', wrongNoReply.length],
+      ['replies waiting in the inbox when Redis was flushed', inboxWaitingAtFlush],
       ['malformed fate, Failed but other reason', malformedWrongReason.length],
       ['duplicate Backups', duplicateBackups],
       ['Backups of non-Succeeded requests', backupsWithoutSuccess],
@@ -490,6 +530,8 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
       ['  distinct requests', poisonRequestIds.size],
       ['poisoned but not malformed', poisonNotMalformed.length],
       ['malformed but not in poison', malformedNotInPoison.length],
+      ['hostile replies injected', hostile.length],
+      ['  not in poison (queue or rejected replies)', hostileMissing.length],
     ]);
     // connection errors and 5xx other than the 503s of the Postgres restart, with when they happened
     const httpFailures = attempts
@@ -548,12 +590,10 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     expect(poisonSourceMessages.size).toBeGreaterThanOrEqual(sentMalformedIds.size);
     expect(poisonSourceMessages.size).toBeLessThanOrEqual(sentMalformedIds.size + malformedDuplicates);
     expect(malformedWrongReason.map((r) => `${r.id}: ${r.status_reason}`)).toEqual([]);
-    // A reply already moved from the interface queue into a `status-received` job is gone when a
-    // FLUSHALL or a Redis restart without persistence wipes that job; SPEC §6's safety net then
-    // applies: Failed "no reply from backup interface" after the reply timeout (terminal, counted
-    // and printed above as "reply lost"). Any other difference from the prediction is a bug.
-    const wrongOtherwise = wrong.filter((r) => !wrongNoReply.includes(r));
-    expect(wrongOtherwise.map((r) => `${r.id}: ${r.status} (${r.status_reason}), expected ${expectedFinal(r).status}`), 'final status differs from the prediction').toEqual([]);
+    // no reply is lost (SPEC §4: the reply inbox), so every request ends where its fate says
+    expect(wrong.map((r) => `${r.id}: ${r.status} (${r.status_reason}), expected ${expectedFinal(r).status}`), 'final status differs from the prediction').toEqual([]);
+    expect(inboxWaitingAtFlush, 'replies waiting in the inbox when Redis was flushed').toBeGreaterThan(0);
+    expect(hostileMissing, 'hostile replies missing from the poison queue and rejected replies').toEqual([]);
     for (const app of KILLED_APPS) expect(kills[app], app).toBeGreaterThanOrEqual(1);
     expect(offline).toEqual([]);
   });
