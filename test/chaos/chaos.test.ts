@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { azuriteConnectionString } from '@linebacker/config';
 import { createAzureMessageQueue, type PoisonRecord } from '@linebacker/interface-queue';
 import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
-import { REPO_ROOT, createClientWithCli, destroyPipeline, isolatedPipelineEnv, npm, putTestJobs, type PipelineEnv } from '../support/pipeline.js';
+import {
+  REPO_ROOT,
+  createClientWithCli,
+  destroyPipeline,
+  isolatedPipelineEnv,
+  npm,
+  putTestJobs,
+  simulatorDuplicateWarnings,
+  type PipelineEnv,
+} from '../support/pipeline.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../support/private-services.js';
 
 /*
@@ -265,15 +274,6 @@ const hostileReplies = (): string[] => {
 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function simulatorDuplicateWarnings(): Promise<{ backupRequestId: string; times: number; at: number }[]> {
-  const text = await readFile(join(pipeline!.pm2Home, 'logs', 'interface-simulator-out.log'), 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.includes('duplicate backup request'))
-    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { backupRequestId: string; times: number; time: string | number })
-    .map((entry) => ({ backupRequestId: entry.backupRequestId, times: entry.times, at: new Date(entry.time).getTime() }));
-}
-
 const table = (title: string, rows: [string, string | number][]) => {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log([`\n=== ${title} ===`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n'));
@@ -459,7 +459,7 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     }
 
     // outbound duplicates, as the interface saw them
-    const duplicateWarnings = await simulatorDuplicateWarnings();
+    const duplicateWarnings = await simulatorDuplicateWarnings(pipeline!);
     const duplicatedRequests = new Set(duplicateWarnings.map((d) => d.backupRequestId));
     const attribute = (at: number) => faults.filter((f) => f.start <= at).sort((a, b) => a.start - b.start).at(-1)?.what.replace(/ \(pid \d+\)/, '') ?? 'before any fault';
     const duplicatesByFault = new Map<string, number>();

@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azuriteConnectionString } from '@linebacker/config';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { simulatedOutcome } from '../../apps/interface-simulator/src/simulated-outcome.js';
 import { call } from '../support/api-client.js';
-import { REPO_ROOT, destroyPipeline, isolatedPipelineEnv, npm, pm2List, type PipelineEnv, createClientWithCli, putTestJobs } from '../support/pipeline.js';
+import { destroyPipeline, pm2, pm2List, startPipelineWithClient, type PipelineEnv } from '../support/pipeline.js';
 
-const run = promisify(execFile);
 const FAILURE_RATIO = 0.2;
 const MALFORMED_RATIO = 0.1;
 const WORKER_APPS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'];
@@ -67,10 +64,8 @@ async function waitForExpected(requests: { id: string; backupJobId: string }[], 
   }
 }
 
-const pm2 = (...args: string[]) => run(join(REPO_ROOT, 'node_modules/.bin/pm2'), args, { env: pipeline.env, cwd: REPO_ROOT });
-
 beforeAll(async () => {
-  pipeline = await isolatedPipelineEnv({
+  ({ pipeline, pool, apiKey } = await startPipelineWithClient('e2e', {
     LINEBACKER_INTERFACE_REQUEST_QUEUE: 'e2e-requests',
     LINEBACKER_INTERFACE_STATUS_QUEUE: 'e2e-statuses',
     LINEBACKER_SIMULATOR_DELAY_MS: '0',
@@ -79,11 +74,7 @@ beforeAll(async () => {
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: '5',
     // a line per request per step, with its trace id, is debug (info logs only what needs attention)
     LINEBACKER_LOG_LEVEL: 'debug',
-  });
-  await npm(pipeline, 'start');
-  pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
-  apiKey = await createClientWithCli(pipeline, 'e2e', 'requests:write,requests:read,jobs:admin,ops:read');
-  await putTestJobs(pipeline, apiKey);
+  }));
 });
 
 afterAll(async () => {
@@ -112,9 +103,9 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
 
     // every app of the ecosystem is expected online: one stopped makes /healthz degraded
     const status = async () => (await call(pipeline.url, 'GET', '/healthz', { token: apiKey })).body.status as string;
-    await pm2('stop', 'receive-status');
+    await pm2(pipeline, 'stop', 'receive-status');
     await expect.poll(status, { timeout: 15_000 }).toBe('degraded');
-    await pm2('start', 'receive-status');
+    await pm2(pipeline, 'start', 'receive-status');
     await expect.poll(status, { timeout: 15_000 }).toBe('ok');
   });
 
@@ -161,7 +152,7 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
 
   it('loses nothing while every worker app is scaled to 3 and back to 1 under load', async () => {
     const flowing = postRequests(300);
-    for (const app of WORKER_APPS) await pm2('scale', app, '3');
+    for (const app of WORKER_APPS) await pm2(pipeline, 'scale', app, '3');
     const counts = (await pm2List(pipeline)).reduce<Record<string, number>>((acc, p) => {
       if (p.pm2_env.status === 'online') acc[p.name] = (acc[p.name] ?? 0) + 1;
       return acc;
@@ -173,7 +164,7 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
       return Object.fromEntries((body.pm2?.apps ?? []).map((a: { name: string; online: number }) => [a.name, a.online]));
     };
     await expect.poll(instancesInHealthz, { timeout: 10_000 }).toMatchObject(Object.fromEntries(WORKER_APPS.map((app) => [app, 3])));
-    for (const app of WORKER_APPS) await pm2('scale', app, '1');
+    for (const app of WORKER_APPS) await pm2(pipeline, 'scale', app, '1');
     const second = await flowing;
 
     expect(await waitForExpected([...first, ...second], 150_000)).toEqual([]);

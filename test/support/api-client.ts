@@ -1,3 +1,4 @@
+import { request, type Agent } from 'node:http';
 import pg from 'pg';
 import type { Scope } from '@linebacker/domain';
 import { createClient } from '../../apps/cli/src/create-client.js';
@@ -44,4 +45,43 @@ export async function call(
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
   return { status: response.status, headers: response.headers, body: type.includes('json') && text ? JSON.parse(text) : text };
+}
+
+/**
+ * The same through a node:http Agent, to choose how connections are kept (e.g. `keepAlive`);
+ * `reusedSocket` says whether the request went out on a connection kept from an earlier one.
+ */
+export function callWithAgent(
+  agent: Agent,
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; json?: unknown; timeoutMs?: number } = {},
+): Promise<ApiResponse & { reusedSocket: boolean }> {
+  const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}${path}`, { method, agent, headers, timeout: options.timeoutMs ?? 30_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) responseHeaders.set(name, String(value));
+        const type = responseHeaders.get('content-type') ?? '';
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: responseHeaders,
+          body: type.includes('json') && text ? JSON.parse(text) : text,
+          reusedSocket: req.reusedSocket,
+        });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { inject } from 'vitest';
 import { call } from './api-client.js';
 import { freePort } from './free-port.js';
@@ -60,6 +61,32 @@ export async function npm(pipeline: PipelineEnv, ...args: string[]): Promise<{ s
   return run('npm', args, { cwd: REPO_ROOT, env: pipeline.env, timeout: 170_000 });
 }
 
+/**
+ * A pipeline of its own (isolatedPipelineEnv with `extra`) started with `npm start`, a pool on its
+ * database, and a client made with the CLI (requests:write, requests:read, jobs:admin, ops:read)
+ * that has put the test backup jobs. Destroyed again if any of it fails.
+ */
+export async function startPipelineWithClient(
+  clientName: string,
+  extra: Record<string, string>,
+): Promise<{ pipeline: PipelineEnv; pool: pg.Pool; apiKey: string }> {
+  const pipeline = await isolatedPipelineEnv(extra);
+  try {
+    await npm(pipeline, 'start');
+    const apiKey = await createClientWithCli(pipeline, clientName, 'requests:write,requests:read,jobs:admin,ops:read');
+    await putTestJobs(pipeline, apiKey);
+    return { pipeline, pool: new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 }), apiKey };
+  } catch (err) {
+    await destroyPipeline(pipeline);
+    throw err;
+  }
+}
+
+/** A pm2 command against this pipeline's daemon, as an operator would type it. */
+export function pm2(pipeline: PipelineEnv, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(PM2_BIN, args, { cwd: REPO_ROOT, env: pipeline.env, timeout: 120_000 });
+}
+
 /** `pm2 jlist` of this pipeline's daemon. */
 export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[] } }[]> {
   const { stdout } = await run(PM2_BIN, ['jlist'], { cwd: REPO_ROOT, env: pipeline.env });
@@ -91,4 +118,17 @@ export async function putTestJobs(pipeline: PipelineEnv, apiKey: string): Promis
     });
     if (response.status !== 201) throw new Error(`PUT backup job ${id}: ${response.status}`);
   }
+}
+
+/**
+ * The interface simulator's "duplicate backup request" warnings: every outbound message it saw for
+ * a request it had already seen (`times` counts them), read from its PM2 log.
+ */
+export async function simulatorDuplicateWarnings(pipeline: PipelineEnv): Promise<{ backupRequestId: string; times: number; at: number }[]> {
+  const text = await readFile(join(pipeline.pm2Home, 'logs', 'interface-simulator-out.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.includes('duplicate backup request'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { backupRequestId: string; times: number; time: string | number })
+    .map((entry) => ({ backupRequestId: entry.backupRequestId, times: entry.times, at: new Date(entry.time).getTime() }));
 }

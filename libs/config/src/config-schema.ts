@@ -11,6 +11,9 @@ const queueName = z
   .string()
   .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid Azure queue name (3-63 of a-z, 0-9, single "-")');
 
+/** How far the HTTP keep-alive timeout must stay below the shutdown deadline (see its check below). */
+const KEEP_ALIVE_SHUTDOWN_MARGIN_MS = 2000;
+
 /**
  * Every setting of linebacker, read from the environment by name (README "Configuration", checked
  * against this schema by config-schema.test.ts). This schema is the only place where an
@@ -35,6 +38,7 @@ export const envSchema = z
     LINEBACKER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
     LINEBACKER_HTTP_PORT: port.default(3000),
     LINEBACKER_HTTP_INSTANCES: positiveInt.default(1),
+    LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5000),
     LINEBACKER_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -108,6 +112,15 @@ export const envSchema = z
           'JWT auth needs all of LINEBACKER_JWT_ISSUER, LINEBACKER_JWT_AUDIENCE and LINEBACKER_JWT_JWKS_URL, or none',
       });
     }
+    // A stopping receiver waits for its idle keep-alive connections to end (apps/http-receiver
+    // http-server.ts): up to this timeout + 1 s, which must leave room in the shutdown deadline.
+    if (env.LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS > env.LINEBACKER_SHUTDOWN_TIMEOUT_MS - KEEP_ALIVE_SHUTDOWN_MARGIN_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS'],
+        message: `must be at least ${KEEP_ALIVE_SHUTDOWN_MARGIN_MS} ms below LINEBACKER_SHUTDOWN_TIMEOUT_MS (${env.LINEBACKER_SHUTDOWN_TIMEOUT_MS}): a stopping receiver lets idle keep-alive connections run out first`,
+      });
+    }
   });
 
 type Env = z.output<typeof envSchema>;
@@ -150,6 +163,8 @@ function toConfig(e: Env) {
       host: e.LINEBACKER_HTTP_HOST,
       port: e.LINEBACKER_HTTP_PORT,
       instances: e.LINEBACKER_HTTP_INSTANCES,
+      /** How long an idle keep-alive connection stays open (announced in `Keep-Alive: timeout=`). */
+      keepAliveTimeoutMs: e.LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS,
       enqueueTimeoutMs: e.LINEBACKER_ENQUEUE_TIMEOUT_MS,
       retryAfterSeconds: e.LINEBACKER_RETRY_AFTER_SECONDS,
       rateLimitPerMinute: e.LINEBACKER_RATE_LIMIT_PER_MINUTE,

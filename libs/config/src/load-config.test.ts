@@ -57,4 +57,11 @@ describe('loadConfig', () => {
     });
     expect(config.http.jwt?.audience).toBe('linebacker');
   });
+
+  it('keeps the HTTP keep-alive timeout 2 s below the shutdown deadline (issue 12)', () => {
+    expect(loadConfig({}).http.keepAliveTimeoutMs).toBe(5000);
+    expect(loadConfig({ LINEBACKER_SHUTDOWN_TIMEOUT_MS: '20000', LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS: '18000' }).http.keepAliveTimeoutMs).toBe(18_000);
+    expect(() => loadConfig({ LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000' })).toThrow(/LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS.*LINEBACKER_SHUTDOWN_TIMEOUT_MS/);
+    expect(() => loadConfig({ LINEBACKER_SHUTDOWN_TIMEOUT_MS: '6000' })).toThrow(/LINEBACKER_HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+  });
 });

@@ -48,7 +48,9 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.set('query parser', 'simple');
 
   app.use((_req, res, next) => {
-    // while shutting down, no connection is kept alive for another request
+    // while shutting down, no connection is kept alive for another request: the client sends its
+    // next one on a new connection, which reaches a receiver that is not stopping (the one PM2
+    // started for a reload). Idle connections are never closed under a client (http-server.ts).
     if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
     next();
   });

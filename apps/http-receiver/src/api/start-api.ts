@@ -21,8 +21,9 @@ export async function startApi(context: AppContext, deps: ApiDeps): Promise<{ po
     admission: { ...config.admission, staleAfterMs: Math.max(60_000, 10 * config.health.refreshMs) },
     isShuttingDown,
   });
-  const server = await listen(app, config.http.host, config.http.port);
-  onShutdown('http server', () => closeServer(server));
+  const server = await listen(app, config.http.host, config.http.port, config.http.keepAliveTimeoutMs);
+  // the first releaser to run; the last second of the shutdown deadline is left to the others
+  onShutdown('http server', () => closeServer(server, config.shutdownTimeoutMs - 1000));
   const { port } = server.address() as AddressInfo;
   logger.info({ host: config.http.host, port }, 'listening');
   return { port, app };
