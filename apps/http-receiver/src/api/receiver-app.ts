@@ -22,6 +22,7 @@ import { probeRoutes } from '../health/probes.js';
 import { QUEUE_BOARD_PATH, queueBoard } from '../operator/queue-board.js';
 import { rateLimitPerClient } from '../auth/rate-limit.js';
 import { traceId } from './trace-id.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface ReceiverDeps {
   pool: Pool;
@@ -46,6 +47,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(securityHeaders);
 
   app.use((_req, res, next) => {
     // while shutting down, no connection is kept alive for another request: the client sends its

@@ -4,6 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { RequestQueue } from '@linebacker/queues';
 import { principalOf, requireScope } from '../auth/auth-middleware.js';
+import { QUEUE_UI_CONTENT_SECURITY_POLICY } from '../api/security-headers.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -38,6 +39,7 @@ export function queueBoard(queues: readonly RequestQueue[]): RequestHandler[] {
   return [
     requireScope('ops:read'),
     (req, res, next) => {
+      res.setHeader('Content-Security-Policy', QUEUE_UI_CONTENT_SECURITY_POLICY);
       const app = principalOf(res).scopes.has('jobs:admin') ? full : readOnly;
       // what app.use(path, subApp) does: the sub-app swaps in its own req/res prototypes; put
       // ours back for whatever runs after it (404, error handler)
