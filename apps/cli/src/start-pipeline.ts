@@ -1,4 +1,4 @@
-import type { Config } from '@linebacker/config';
+import { redactUrl, type Config } from '@linebacker/config';
 import { prepareDatabase } from '@linebacker/db';
 import { createProducerConnection, evictionPolicyProblem, waitUntilReady } from '@linebacker/queues';
 import { ECOSYSTEM_FILE, pipelineAppNames } from './pipeline-apps.js';
@@ -7,15 +7,16 @@ import { pm2Client } from './pm2-client.js';
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function warnAboutRedis(url: string): Promise<void> {
+/** Warns (on stderr) when Redis does not answer or may evict; the URL is printed without its password. */
+export async function warnAboutRedis(url: string, warn: (message: string) => void = log): Promise<void> {
   const redis = createProducerConnection(url, 'linebacker:cli');
   redis.on('error', () => {});
   try {
     if (await waitUntilReady(redis, 3000)) {
       const problem = await evictionPolicyProblem(redis);
-      if (problem) log(`WARNING: ${problem}`);
+      if (problem) warn(`WARNING: ${problem}`);
     } else {
-      log(`WARNING: Redis at ${url} does not answer; requests are accepted but wait in Postgres until it does`);
+      warn(`WARNING: Redis at ${redactUrl(url)} does not answer; requests are accepted but wait in Postgres until it does`);
     }
   } finally {
     redis.disconnect();
