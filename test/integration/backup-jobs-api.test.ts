@@ -166,6 +166,23 @@ describe('PUT /api/v1/backup-jobs/{id}', () => {
     expect(await jobRow('a'.repeat(51))).toEqual([]);
   });
 
+  it('answers 400 naming storagePathName, never 500, for control characters or text that is not Unicode', async () => {
+    for (const storagePathName of ['nul\u0000byte', 'tab\there', 'esc\u001b[31m', 'c1\u0085', 'lone \ud800 surrogate']) {
+      const response = await put('control-check', definition({ storagePathName }));
+      expectProblem(response, 400);
+      expect(response.body.errors.map((e: { field: string }) => e.field), JSON.stringify(storagePathName)).toEqual(['storagePathName']);
+    }
+    // the same as raw JSON escapes, as a client would send them
+    const raw = await call(receiver.url, 'PUT', `${PATH}/control-check`, {
+      token: admin.apiKey,
+      body: '{"storagePathName":"a\\u0000b","backupProviderCode":"Local","daysToKeep":1}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(raw, 400);
+    expect(raw.body.errors.map((e: { field: string }) => e.field)).toEqual(['storagePathName']);
+    expect(await jobRow('control-check')).toEqual([]);
+  });
+
   it('answers 400 for malformed JSON and 415 for a body that is not JSON', async () => {
     const malformed = await call(receiver.url, 'PUT', `${PATH}/not-json`, {
       token: admin.apiKey,

@@ -19,6 +19,18 @@ describe('backup job validation', () => {
     ]);
   });
 
+  it.each([
+    ['vault/db', true],
+    ['nul\u0000', false],
+    ['tab\there', false],
+    ['c1\u009b', false],
+    ['lone \udc00 surrogate', false],
+    ['x'.repeat(251), false],
+  ])('storagePathName %j valid=%s', (storagePathName, ok) => {
+    const result = validateBackupJobDefinition({ storagePathName, backupProviderCode: 'Local', daysToKeep: 1 });
+    expect(result.ok || result.errors.map((e) => e.field)).toEqual(ok ? true : ['storagePathName']);
+  });
+
   it('checks the job id', () => {
     expect(validateBackupJobId('ok.id_1-2').ok).toBe(true);
     expect(validateBackupJobId('no spaces').ok).toBe(false);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { backupJobIdSchema } from './backup-request-input.js';
 import { validateWith, type Validation } from './field-error.js';
+import { plainTextSchema } from './plain-text.js';
 
 export const BACKUP_PROVIDER_CODES = ['Local', 'CloudA', 'CloudB'] as const;
 export type BackupProviderCode = (typeof BACKUP_PROVIDER_CODES)[number];
@@ -19,11 +20,10 @@ export type BackupJobDefinition = Omit<BackupJob, 'backupJobId'>;
 
 export const backupJobDefinitionSchema = z.object(
   {
-    storagePathName: z
-      .string({ error: 'must be a string' })
-      .min(1, 'must not be empty')
-      .max(250, 'must be at most 250 characters')
-      .meta({ examples: ['vault/db'] }),
+    storagePathName: plainTextSchema(250).meta({
+      description: 'where the interface stores the backups; 1–250 characters, no control characters',
+      examples: ['vault/db'],
+    }),
     backupProviderCode: z.enum(BACKUP_PROVIDER_CODES, {
       error: `must be one of ${BACKUP_PROVIDER_CODES.join(', ')}`,
     }),

@@ -59,6 +59,9 @@ describe('backup request validation (SPEC §2.1)', () => {
     ['new\nline', false],
     ['del\u007f', false],
     ['c1\u0085', false],
+    ['nul\u0000', false],
+    ['lone \ud800 surrogate', false],
+    ['paired \ud83d\ude00 surrogates', true],
     ['ünïcödé path/with spaces', true],
   ])('backupDataLocation %j valid=%s', (backupDataLocation, ok) => {
     expect(validateBackupRequestInput({ ...valid, backupDataLocation }, now).ok).toBe(ok);

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { isCalendarDate, utcDatePlusDays } from './calendar-date.js';
 import { validateWith, type Validation } from './field-error.js';
+import { plainTextSchema } from './plain-text.js';
 
 /** The only `apiVersion` older clients may send (SPEC §5.1). */
 export const LEGACY_API_VERSION = '2022-05-22';
 
 export const BACKUP_JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,50}$/;
-// eslint-disable-next-line no-control-regex -- the rule is precisely "no control characters"
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
 export const backupJobIdSchema = z
   .string({ error: 'must be a string' })
@@ -36,15 +35,10 @@ function buildSchema(latestDataDate: string) {
           description: 'YYYY-MM-DD, a real calendar date, not more than 1 day in the future (UTC)',
           examples: ['2026-11-23'],
         }),
-      backupDataLocation: z
-        .string({ error: 'must be a string' })
-        .min(1, 'must not be empty')
-        .max(250, 'must be at most 250 characters')
-        .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters')
-        .meta({
-          description: 'where the prepared data is; 1–250 characters, no control characters',
-          examples: ['/data/prepared/nightly'],
-        }),
+      backupDataLocation: plainTextSchema(250).meta({
+        description: 'where the prepared data is; 1–250 characters, no control characters',
+        examples: ['/data/prepared/nightly'],
+      }),
       apiVersion: z
         .literal(LEGACY_API_VERSION, { error: `if given, must be "${LEGACY_API_VERSION}"` })
         .optional()

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BackupRequest } from './backup-request.js';
 import { PermanentError } from './errors/permanent-error.js';
+import { UNPAIRED_SURROGATE } from './plain-text.js';
 
 /** The apiVersion of the messages linebacker sends to the backup interface (SPEC §4). */
 export const INTERFACE_API_VERSION = '2022-05-22';
@@ -83,8 +84,6 @@ function parseJsonText(text: string): unknown {
   }
 }
 
-/** An unpaired UTF-16 surrogate: text that is not Unicode (and that Postgres refuses). */
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The first string (key or value) in `json` holding a NUL character or an unpaired surrogate

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { DependencyUnavailableError } from '@linebacker/domain';
+import { DependencyUnavailableError, PermanentError } from '@linebacker/domain';
 import type { ProblemBody } from './api-schemas.js';
 import { Problem, notFoundProblem, unavailableProblem } from './problem.js';
 
@@ -51,6 +51,13 @@ export function errorHandler(logger: Logger, retryAfterSeconds: number): ErrorRe
           ? unavailableProblem('database-unavailable', 'the database is unavailable; retry later', retryAfterSeconds)
           : unavailableProblem('dependency-unavailable', `${err.dependency} is unavailable; retry later`, retryAfterSeconds);
       return sendProblem(res, problem);
+    }
+    if (err instanceof PermanentError) {
+      // libs/db: Postgres refused a value as data (SQLSTATE class 22: a NUL, invalid Unicode, out of
+      // range) that validation let through. The request is at fault, not the server: 400, logged
+      // so that the validation can be made to catch it first.
+      logger.warn({ err, method: req.method, url: req.originalUrl, traceId: res.locals.traceId as unknown }, 'data refused by Postgres');
+      return sendProblem(res, new Problem('validation-error', 'a value of the request cannot be stored (not valid text or out of range)'));
     }
     logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
     return sendProblem(res, new Problem('internal-error', 'an unexpected error occurred'));
