@@ -45,10 +45,13 @@ interface Job {
 }
 
 /** A backup job of its own (tests never share one). */
+/** The storage path of every test job, and of every reply unless a test says otherwise. */
+const STORAGE_PATH = 'vault/somewhere';
+
 async function insertJob(fields: JobFields = {}): Promise<Job> {
   const job: Job = {
     backupJobId: `job-${randomUUID().slice(0, 8)}`,
-    storagePathName: `vault/${randomUUID().slice(0, 8)}`,
+    storagePathName: STORAGE_PATH, // what reply() answers for
     backupProviderCode: fields.backupProviderCode ?? 'CloudA',
   };
   await pool.query(
@@ -97,7 +100,7 @@ function reply(backupRequestId: string, overrides: Partial<StatusReply> = {}): S
   return {
     apiVersion: '2022-05-22',
     backupRequestId,
-    storagePathName: 'vault/somewhere',
+    storagePathName: STORAGE_PATH,
     resultTypeCode: 'Succeeded',
     backupByteCount: 1234,
     copyStartTimestamp: '2026-01-15T01:00:00.000Z',
@@ -447,6 +450,48 @@ describe('a reply that cannot be applied (SPEC §4)', () => {
     expect(before.history.map((h) => h.status)).toEqual(PATH_TO[status]);
     expect(await backupsOf(id)).toEqual([]);
     expect(await rejectedRepliesOf(id)).toEqual([{ resultTypeCode, reason: `reply for a request that is ${status}`, reply: rejected }]);
+  });
+});
+
+describe("a reply for another storage path than the request's (decision: rejected)", () => {
+  it.each([
+    ['Sent', false, 'Succeeded'],
+    ['Sent', false, 'Failed'],
+    ['Allowed', false, 'Succeeded'],
+    ['Failed', false, 'Succeeded'],
+    ['Failed', true, 'Failed'],
+    ['Succeeded', true, 'Succeeded'],
+  ] as const)('for a %s request (Backup: %s), a %s reply: rejected with the reason, the request and its Backups unchanged', async (status, withBackup, resultTypeCode) => {
+    const job = await insertJob();
+    const id = await insertRequest(job, status);
+    if (withBackup) {
+      await pool.query(
+        `INSERT INTO backups (backup_id, backup_request_id, backup_job_id, data_date, backup_provider_code, storage_path_name,
+           backup_byte_count, days_to_keep, hold_flag, due_to_delete_date)
+         VALUES (gen_random_uuid(), $1, $2, '2026-01-15', 'CloudA', $3, 10, 7, false, '2026-01-22')`,
+        [id, job.backupJobId, job.storagePathName],
+      );
+    }
+    const [before, backups] = [await requestRow(id), await backupsOf(id)];
+    const elsewhere = reply(id, { resultTypeCode, storagePathName: 'vault/elsewhere', messageText: 'from the interface' });
+    const row = await store(elsewhere);
+
+    expect(await receiveStatus(jobFor(row, id), { pool }, log)).toBe('done');
+
+    const reason = `the reply's storagePathName "vault/elsewhere" differs from the request's "${STORAGE_PATH}"`;
+    expect(await requestRow(id)).toEqual(before);
+    expect(await backupsOf(id)).toEqual(backups);
+    expect(await rejectedRepliesOf(id)).toEqual([{ resultTypeCode, reason, reply: elsewhere }]);
+    expect(await inboxRow(row)).toEqual({ applied: true, outcome: `rejected: ${reason}` });
+  });
+
+  it('the same reply with the right path is then applied as usual', async () => {
+    const job = await insertJob();
+    const id = await insertRequest(job, 'Sent');
+    await apply(reply(id, { storagePathName: 'vault/elsewhere' }));
+    expect(await apply(reply(id))).toBe('done');
+    expect(await requestRow(id)).toMatchObject({ status: 'Succeeded' });
+    expect((await backupsOf(id)).map((backup) => backup.storagePathName)).toEqual([STORAGE_PATH]);
   });
 });
 

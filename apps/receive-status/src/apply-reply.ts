@@ -24,7 +24,10 @@ async function carryOut(
   action: ReplyAction,
   status: RequestStatus | undefined,
 ): Promise<{ applied: boolean; traceId?: string }> {
+  // every change is also conditional on the request's storage path being the reply's (the Backup
+  // insert's own gate checks it too): the usual case assumes it without reading the request
   const backupRequestId = reply.backupRequestId;
+  const storagePathNameIs = reply.storagePathName;
   const from = status ? [status] : [];
   const moved = (recorded: { traceId: string } | undefined) => ({ applied: Boolean(recorded), traceId: recorded?.traceId });
   const alsoMarkApplied = markAppliedWhenMoved(inboxId, action.kind);
@@ -35,9 +38,9 @@ async function carryOut(
     case 'record-backup':
       return moved(await recordBackupAndSucceed(db, reply, from, alsoMarkApplied));
     case 'succeed':
-      return moved(await recordTransition(db, { backupRequestId, to: 'Succeeded', from }, undefined, alsoMarkApplied));
+      return moved(await recordTransition(db, { backupRequestId, to: 'Succeeded', from, storagePathNameIs }, undefined, alsoMarkApplied));
     case 'fail':
-      return moved(await recordTransition(db, { backupRequestId, to: 'Failed', reason: action.reason, from }, undefined, alsoMarkApplied));
+      return moved(await recordTransition(db, { backupRequestId, to: 'Failed', reason: action.reason, from, storagePathNameIs }, undefined, alsoMarkApplied));
     case 'no-op':
       await markApplied(db, inboxId, 'no-op');
       return { applied: true };
@@ -47,13 +50,14 @@ async function carryOut(
 /** Each retry means another change won a race; a request has few statuses to move through. */
 const MAX_ROUNDS = 5;
 
-/** The request as it nearly always is when its reply comes: Sent, without a Backup. */
-const AWAITING_REPLY: RequestForReply = { status: 'Sent', hasBackup: false };
+/** The request as it nearly always is when its reply comes: Sent, without a Backup, sent for the reply's storage path. */
+const awaitingReply = (reply: StatusReply): RequestForReply => ({ status: 'Sent', hasBackup: false, storagePathName: reply.storagePathName });
 
 /**
  * Applies the reply of inbox row `inboxId` (SPEC §4) and marks the row applied with it. First, in
- * one round trip, as if the request awaits it (Sent, no Backup: the usual case), the decision of the
- * reply table (libs/domain replyAction) is carried out conditionally on that status. When the
+ * one round trip, as if the request awaits it (Sent, no Backup, the reply's storage path: the usual
+ * case), the decision of the reply table (libs/domain replyAction) is carried out conditionally on
+ * that status and storage path. When the
  * request is not in that state, it reads the request, decides with the reply table, and carries the
  * decision out in one conditional statement; when the request changed in between (concurrent
  * replies for one request), it reads and decides again, so replies for one request apply one after
@@ -66,8 +70,9 @@ export async function applyStatusReply(
   inboxId: string,
   reply: StatusReply,
 ): Promise<{ action: ReplyAction; traceId: string | undefined }> {
-  const usual = replyAction(AWAITING_REPLY, reply);
-  const first = await carryOut(db, inboxId, reply, usual, AWAITING_REPLY.status);
+  const assumed = awaitingReply(reply);
+  const usual = replyAction(assumed, reply);
+  const first = await carryOut(db, inboxId, reply, usual, assumed.status);
   if (first.applied) return { action: usual, traceId: first.traceId };
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const request = await readRequestForReply(db, reply.backupRequestId);

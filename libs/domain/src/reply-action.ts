@@ -17,13 +17,31 @@ export type ReplyAction =
 export interface RequestForReply {
   status: RequestStatus;
   hasBackup: boolean;
+  /** Copied from the backup job when the request was Allowed; the interface must answer for it. */
+  storagePathName: string | null;
 }
 
-export function replyAction(request: RequestForReply | undefined, reply: Pick<StatusReply, 'resultTypeCode' | 'messageText'>): ReplyAction {
+/**
+ * Decision (SPEC §4 is silent): a reply, Succeeded or Failed, whose `storagePathName` is not the one
+ * the request was sent with is not about that backup (a confused or hostile interface, or a reply
+ * for another system's request id): it is rejected, kept in rejected_replies with this reason, and
+ * the request is left as it was, so a Backup is never recorded at a path nobody asked for.
+ */
+export function storagePathMismatch(request: Pick<RequestForReply, 'storagePathName'>, reply: Pick<StatusReply, 'storagePathName'>): string | undefined {
+  if (request.storagePathName === reply.storagePathName) return undefined;
+  return `the reply's storagePathName ${JSON.stringify(reply.storagePathName)} differs from the request's ${JSON.stringify(request.storagePathName)}`;
+}
+
+export function replyAction(
+  request: RequestForReply | undefined,
+  reply: Pick<StatusReply, 'resultTypeCode' | 'messageText' | 'storagePathName'>,
+): ReplyAction {
   if (!request) return { kind: 'reject', reason: 'unknown backup request' };
   if (request.status === 'Received' || request.status === 'NotAllowed') {
     return { kind: 'reject', reason: `reply for a request that is ${request.status}` };
   }
+  const mismatch = storagePathMismatch(request, reply);
+  if (mismatch) return { kind: 'reject', reason: mismatch };
   if (request.hasBackup) return request.status === 'Succeeded' ? { kind: 'no-op' } : { kind: 'succeed' };
   if (reply.resultTypeCode === 'Succeeded') return { kind: 'record-backup' };
   if (request.status === 'Allowed' || request.status === 'Sent') {

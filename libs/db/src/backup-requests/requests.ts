@@ -127,7 +127,7 @@ export async function listBackupRequests(db: Queryable, filter: BackupRequestFil
   };
 }
 
-/** What receive-status decides a reply on: the request's status, whether it has a Backup, and whether its job still exists. */
+/** What receive-status decides a reply on: the request's status and storage path, whether it has a Backup, and whether its job still exists. */
 export interface RequestForReplyRow extends RequestForReply {
   traceId: string;
   jobExists: boolean;
@@ -135,7 +135,7 @@ export interface RequestForReplyRow extends RequestForReply {
 
 export async function readRequestForReply(db: Queryable, backupRequestId: string): Promise<RequestForReplyRow | undefined> {
   const { rows } = await db.query<RequestForReplyRow>({
-    ...preparedStatement(`SELECT r.status, r.trace_id AS "traceId",
+    ...preparedStatement(`SELECT r.status, r.trace_id AS "traceId", r.storage_path_name AS "storagePathName",
        EXISTS (SELECT 1 FROM backups b WHERE b.backup_request_id = r.backup_request_id) AS "hasBackup",
        EXISTS (SELECT 1 FROM backup_jobs j WHERE j.backup_job_id = r.backup_job_id) AS "jobExists"
      FROM backup_requests r WHERE r.backup_request_id = $1`),

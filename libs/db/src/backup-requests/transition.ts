@@ -25,6 +25,11 @@ export interface Transition {
    * lead to `to` are ignored. For a decision taken on a status read earlier.
    */
   from?: readonly RequestStatus[] | undefined;
+  /**
+   * Only if the request's storage_path_name is this one: for a reply applied on an assumption
+   * (receive-status's usual case), the reply's path must be the request's (libs/domain replyAction).
+   */
+  storagePathNameIs?: string | undefined;
 }
 
 /**
@@ -66,10 +71,13 @@ async function transition(
 ): Promise<(RecordedTransition & { backupRequestId: string })[]> {
   const timestampColumn = STEP_TIMESTAMP[change.to];
   const setTimestamp = timestampColumn ? `, ${timestampColumn} = now()` : '';
+  const extraParams = [...(gate?.params ?? []), ...(followUp?.params ?? [])];
+  const pathParams = change.storagePathNameIs === undefined ? [] : [change.storagePathNameIs];
+  const pathCondition = pathParams.length ? `AND storage_path_name = $${7 + extraParams.length}` : '';
   const update = `UPDATE backup_requests SET status = $2, status_reason = $4,
          backup_provider_code = coalesce($5, backup_provider_code),
          storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
-       WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[])
+       WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[]) ${pathCondition}
          ${gate ? 'AND backup_request_id IN (SELECT backup_request_id FROM gate)' : ''}
        RETURNING backup_request_id AS "backupRequestId", status, status_reason AS "statusReason", trace_id AS "traceId"`;
   const statement = followUp
@@ -85,8 +93,8 @@ async function transition(
       change.reason === undefined ? null : truncateReason(change.reason),
       change.backupProviderCode ?? null,
       change.storagePathName ?? null,
-      ...(gate?.params ?? []),
-      ...(followUp?.params ?? []),
+      ...extraParams,
+      ...pathParams,
     ],
   });
   return rows;
