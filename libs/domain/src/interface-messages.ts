@@ -98,7 +98,8 @@ function unstorableText(json: unknown, path = ''): string | undefined {
   }
   if (typeof json !== 'object' || json === null) return undefined;
   for (const [key, value] of Object.entries(json)) {
-    const at = path ? `${path}.${key}` : key;
+    const name = key.length <= 64 ? key : `${key.slice(0, 61)}...`; // the reason quotes it: keep it short
+    const at = path ? `${path}.${name}` : name;
     const problem = unstorableText(key, `${at} (name)`) ?? unstorableText(value, at);
     if (problem) return problem;
   }

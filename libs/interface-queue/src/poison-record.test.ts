@@ -54,3 +54,12 @@ describe('poisonRecord (SPEC §4)', () => {
     expect(wireBytes(`&<>"'`)).toBe(5 + 4 + 4 + 6 + 6);
   });
 });
+
+describe('poisonRecord with a huge reason (found by the fuzz test)', () => {
+  it('cuts the reason so that the record still fits', () => {
+    const text = `{"${' '.repeat(50_000)}\\udfff":1}`;
+    const record = poisonRecord({ messageId: 'm', dequeueCount: 1, text }, `invalid reply: ${' '.repeat(50_000)} (name): contains an unpaired surrogate`, 'q');
+    expect(wireBytes(record)).toBeLessThanOrEqual(MAX_RECORD_WIRE_BYTES);
+    expect((JSON.parse(record) as { reason: string }).reason).toHaveLength(1000);
+  });
+});
