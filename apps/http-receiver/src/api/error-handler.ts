@@ -30,8 +30,16 @@ function bodyParserProblem(err: { type?: unknown; limit?: unknown }): Problem | 
     case 'charset.unsupported':
       return new Problem('unsupported-media-type', 'the body must be UTF-8 JSON');
     default:
-      return undefined;
+      break;
   }
+  // body-parser's other client errors (http-errors, `expose`: the message is meant for the client),
+  // e.g. a Content-Encoding: gzip body that is not gzip (found by the fuzz test: it was a 500)
+  const { status, expose, message } = err as { status?: unknown; expose?: unknown; message?: unknown };
+  if (expose !== true || typeof message !== 'string') return undefined;
+  if (status === 400) return new Problem('malformed-json', `the body could not be read: ${message}`);
+  if (status === 413) return new Problem('body-too-large', message);
+  if (status === 415) return new Problem('unsupported-media-type', message);
+  return undefined;
 }
 
 /** The one mapping from errors to HTTP responses. */
