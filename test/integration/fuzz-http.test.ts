@@ -70,15 +70,17 @@ const query = fc
   .dictionary(fc.constantFrom('status', 'backupJobId', 'since', 'limit', 'cursor', 'all', 'x', 'status[]', 'limit[0]'), queryValue, { maxKeys: 4 })
   .map((entries) => Object.entries(entries).map(([key, value]) => `${key}=${value}`).join('&'));
 
+/** Mostly the valid value (so that many requests are accepted, 202 / 200), sometimes anything. */
+const mostly = <T>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<unknown>) => fc.oneof({ weight: 4, arbitrary: valid }, other);
 const backupRequestBody = fc.record(
   {
-    backupJobId: fc.oneof(fc.constant('fuzz-job'), anyJson),
-    dataDate: fc.oneof(fc.constant(today), fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)), anyJson),
-    backupDataLocation: fc.oneof(fc.constant('/data/fuzz'), anyJson),
+    backupJobId: mostly(fc.constant('fuzz-job'), anyJson),
+    dataDate: mostly(fc.constant(today), fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)), anyJson)),
+    backupDataLocation: mostly(fc.string({ minLength: 1, maxLength: 40 }).map((text) => `/data/${text}`), anyJson),
     apiVersion: fc.oneof(fc.constant('2022-05-22'), anyJson),
     requesterId: anyJson,
   },
-  { requiredKeys: [] },
+  { requiredKeys: ['backupJobId', 'dataDate', 'backupDataLocation'] },
 );
 const backupJobBody = fc.record(
   {
@@ -120,7 +122,8 @@ const authorization = fc.oneof(
 const headers = fc.record(
   {
     'content-type': fc.oneof(
-      fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain'),
+      { weight: 4, arbitrary: fc.constant('application/json') },
+      fc.constantFrom('application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain'),
       fc.constantFrom('application/x-www-form-urlencoded', 'application/problem+json', 'multipart/form-data; boundary=x', '*/*'),
       headerText,
     ),
@@ -131,7 +134,7 @@ const headers = fc.record(
     origin: fc.oneof(headerText, fc.constant('null')),
     'content-encoding': fc.constantFrom('gzip', 'identity', 'br', 'x'),
   },
-  { requiredKeys: [] },
+  { requiredKeys: ['content-type'] },
 );
 const method = fc.constantFrom('GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
 
