@@ -96,6 +96,16 @@ export const envSchema = z
     LINEBACKER_RECONCILE_BATCH_SIZE: positiveInt.default(1000),
     LINEBACKER_REPLY_TIMEOUT_MS: positiveInt.default(24 * 3600 * 1000),
 
+    LINEBACKER_COMPLETED_JOB_RETENTION_COUNT: z.coerce.number().int().min(0).default(1000),
+    LINEBACKER_COMPLETED_JOB_RETENTION_S: positiveInt.default(3600),
+    LINEBACKER_FAILED_JOB_RETENTION_COUNT: z.coerce.number().int().min(0).default(1000),
+    LINEBACKER_FAILED_JOB_RETENTION_S: positiveInt.default(7 * 24 * 3600),
+    LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S: positiveInt.default(24 * 3600),
+    LINEBACKER_REJECTED_REPLY_RETENTION_S: positiveInt.default(30 * 24 * 3600),
+    LINEBACKER_APPLIED_REPLY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
+    LINEBACKER_PRUNE_INTERVAL_MS: positiveInt.default(60_000),
+    LINEBACKER_PRUNE_BATCH_SIZE: positiveInt.default(1000),
+
     LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_MAX_MS: positiveInt.default(60_000),
     LINEBACKER_RETRY_MAX_ATTEMPTS: positiveInt.default(10),
@@ -226,6 +236,26 @@ function toConfig(e: Env) {
       /** Sent requests without a reply for this long become Failed. */
       replyTimeoutMs: e.LINEBACKER_REPLY_TIMEOUT_MS,
     },
+    /**
+     * How many finished jobs BullMQ keeps per queue, and for how long (seconds): BullMQ's KeepJobs,
+     * given to the workers (libs/queues request-worker.ts), so no job carries them in its options.
+     */
+    jobRetention: {
+      completed: { count: e.LINEBACKER_COMPLETED_JOB_RETENTION_COUNT, age: e.LINEBACKER_COMPLETED_JOB_RETENTION_S },
+      failed: { count: e.LINEBACKER_FAILED_JOB_RETENTION_COUNT, age: e.LINEBACKER_FAILED_JOB_RETENTION_S },
+    },
+    /** The leader's pruning of bookkeeping rows (libs/db retention/expiring-rows.ts). */
+    pruning: {
+      intervalMs: e.LINEBACKER_PRUNE_INTERVAL_MS,
+      /** Rows per DELETE statement. */
+      batchSize: e.LINEBACKER_PRUNE_BATCH_SIZE,
+      /** Seconds each kind of row is kept, by the `retention` name of its table. */
+      retentionS: {
+        idempotencyKeys: e.LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S,
+        rejectedReplies: e.LINEBACKER_REJECTED_REPLY_RETENTION_S,
+        appliedReplies: e.LINEBACKER_APPLIED_REPLY_RETENTION_S,
+      },
+    },
     health: {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
       /** PM2 apps that must have an instance online, else /healthz is degraded (set by ecosystem.config.js). */
@@ -249,3 +279,5 @@ export const configSchema = envSchema.transform(toConfig);
 export type Config = z.output<typeof configSchema>;
 export type JwtConfig = NonNullable<Config['http']['jwt']>;
 export type RetryConfig = Config['retry'];
+export type JobRetentionConfig = Config['jobRetention'];
+export type RetentionName = keyof Config['pruning']['retentionS'];

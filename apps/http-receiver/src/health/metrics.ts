@@ -127,6 +127,9 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
   pipelineCounter('linebacker_reconciliation_repairs_total', 'requests reconciliation re-added or timed out', ['repair'], (key) =>
     key.kind === 'reconcile' ? { repair: key.repair } : undefined,
   );
+  pipelineCounter('linebacker_pruned_rows_total', 'bookkeeping rows the leader deleted after their retention, by table', ['table'], (key) =>
+    key.kind === 'pruned' ? { table: key.table } : undefined,
+  );
 
   const observeHttp: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
