@@ -16,3 +16,4 @@ export { openPool } from './open-pool.js';
 export { findRequestsInStatus, requestsStillInStatus, findUnanswered, type StrandedRequest } from './backup-requests/reconciliation.js';
 export { AdvisoryLeadership } from './advisory-leadership.js';
 export { requestStatistics, requestStatisticsSchema, type RequestStatistics } from './backup-requests/statistics.js';
+export * from './browser-sessions/browser-sessions.js';
