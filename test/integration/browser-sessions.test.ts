@@ -123,7 +123,8 @@ describe('browser sessions', () => {
     const { cookie } = await signIn(admin.apiKey);
     const pause = (headers: Record<string, string>) => call(receiver.url, 'PUT', '/admin/queues/api/queues/allowed/pause', { headers: { cookie, ...headers } });
     const port = new URL(receiver.url).port;
-    for (const wrong of [{}, { origin: 'https://evil.example' }, { origin: `https://127.0.0.1:${port}` }, { origin: 'http://127.0.0.1:1' }, { origin: 'null' }]) {
+    const wrongOrigins: Record<string, string>[] = [{}, { origin: 'https://evil.example' }, { origin: `https://127.0.0.1:${port}` }, { origin: 'http://127.0.0.1:1' }, { origin: 'null' }];
+    for (const wrong of wrongOrigins) {
       const response = await pause(wrong);
       expect(response.status, JSON.stringify(wrong)).toBe(403);
       expect(response.body.type).toBe('urn:linebacker:problem:cross-origin');

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Scope } from '@linebacker/domain';
 import { unauthenticated, type Authenticator, type Principal } from './authenticate.js';
 import { assertSameOrigin, sessionIdOf } from './browser-session.js';
@@ -13,8 +13,9 @@ const SESSION_READS = /^\/(?:dashboard(?:\/|$)|admin\/queues(?:\/|$)|healthz$|me
 const SESSION_WRITES = /^\/admin\/queues(?:\/|$)/;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
-const sessionMayAuthenticate = (req: Request): boolean =>
-  READ_METHODS.has(req.method) ? SESSION_READS.test(req.path) : SESSION_WRITES.test(req.path);
+/** Whether a browser session may authenticate this method on this path (also used by openapi.ts). */
+export const sessionAuthenticates = (method: string, path: string): boolean =>
+  READ_METHODS.has(method.toUpperCase()) ? SESSION_READS.test(path) : SESSION_WRITES.test(path);
 
 /**
  * Every route behind this needs `Authorization: Bearer <token>`, or else, for the operator pages
@@ -28,7 +29,7 @@ export function requireToken(authenticator: Authenticator, failedAuth: FailedAut
     const header = req.header('authorization');
     if (!header) {
       const sessionId = sessionIdOf(req);
-      if (!sessionId || !sessionMayAuthenticate(req)) {
+      if (!sessionId || !sessionAuthenticates(req.method, req.path)) {
         const why = sessionId ? ' (the session cookie authenticates only the operator pages and their reads)' : '';
         throw unauthenticated(`an Authorization: Bearer <token> header is required${why}`);
       }
