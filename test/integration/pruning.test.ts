@@ -116,7 +116,7 @@ describe('pruning by the leader (SPEC §6)', () => {
     const warnings: unknown[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
     const keys = EXPIRING_ROWS.filter((rows) => rows.table === 'idempotency_keys');
-    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR }, batchSize: 10, log, tables: keys });
+    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR, expiredSessions: HOUR }, batchSize: 10, log, tables: keys });
     expect(await pass()).toEqual({ idempotency_keys: 10 * MAX_BATCHES_PER_PASS });
     expect(warnings).toEqual([expect.objectContaining({ table: 'idempotency_keys', deleted: 10 * MAX_BATCHES_PER_PASS, msg: expect.stringMatching(/behind/) })]);
     expect(await pass()).toEqual({ idempotency_keys: 250 - 10 * MAX_BATCHES_PER_PASS });

@@ -45,8 +45,18 @@ export const envSchema = z
     LINEBACKER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(8000),
     LINEBACKER_ENQUEUE_TIMEOUT_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_AFTER_SECONDS: positiveInt.default(5),
-    LINEBACKER_RATE_LIMIT_PER_MINUTE: positiveInt.default(120_000),
-    LINEBACKER_AUTH_CACHE_MS: z.coerce.number().int().min(0).default(10_000),
+    LINEBACKER_RATE_LIMIT_PER_MINUTE: positiveInt.default(6_000),
+    LINEBACKER_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(10_000),
+    LINEBACKER_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+    LINEBACKER_SESSION_IDLE_MS: positiveInt.default(30 * 60_000),
+    LINEBACKER_SESSION_MAX_MS: positiveInt.default(12 * 60 * 60_000),
+    LINEBACKER_TRUST_PROXY: z
+      .string()
+      .regex(
+        /^(?:false|true|\d{1,2}|(?:loopback|linklocal|uniquelocal|[0-9A-Fa-f.:/]+)(?:,(?:loopback|linklocal|uniquelocal|[0-9A-Fa-f.:/]+))*)$/,
+        'must be false, true, a number of hops, loopback/linklocal/uniquelocal, or addresses/subnets separated by commas',
+      )
+      .default('false'),
     LINEBACKER_JWT_ISSUER: z.string().min(1).optional(),
     LINEBACKER_JWT_AUDIENCE: z.string().min(1).optional(),
     LINEBACKER_JWT_JWKS_URL: optionalUrl,
@@ -103,6 +113,7 @@ export const envSchema = z
     LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S: positiveInt.default(24 * 3600),
     LINEBACKER_REJECTED_REPLY_RETENTION_S: positiveInt.default(30 * 24 * 3600),
     LINEBACKER_APPLIED_REPLY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
+    LINEBACKER_EXPIRED_SESSION_RETENTION_S: positiveInt.default(24 * 3600),
     LINEBACKER_PRUNE_INTERVAL_MS: positiveInt.default(60_000),
     LINEBACKER_PRUNE_BATCH_SIZE: positiveInt.default(1000),
 
@@ -155,6 +166,12 @@ export function azuriteConnectionString(host: string, port: number): string {
   );
 }
 
+/** LINEBACKER_TRUST_PROXY as Express takes it: a boolean, a hop count, or names/addresses. */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'false' || value === 'true') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** The settings grouped as the apps use them; the type `Config` is inferred from this. */
 function toConfig(e: Env) {
   const jwt =
@@ -179,6 +196,11 @@ function toConfig(e: Env) {
       retryAfterSeconds: e.LINEBACKER_RETRY_AFTER_SECONDS,
       rateLimitPerMinute: e.LINEBACKER_RATE_LIMIT_PER_MINUTE,
       authCacheMs: e.LINEBACKER_AUTH_CACHE_MS,
+      /** Failed authentications (and sign-ins) per source address per minute, then 429. */
+      authFailuresPerMinute: e.LINEBACKER_AUTH_FAILURES_PER_MINUTE,
+      session: { idleMs: e.LINEBACKER_SESSION_IDLE_MS, maxMs: e.LINEBACKER_SESSION_MAX_MS },
+      /** Express's `trust proxy`: which proxies' X-Forwarded-For/-Proto/-Host to believe. */
+      trustProxy: trustProxySetting(e.LINEBACKER_TRUST_PROXY),
       jwt,
     },
     /** When the receiver refuses new requests (503) because the pipeline is far behind; 0 turns a rule off. */
@@ -254,6 +276,7 @@ function toConfig(e: Env) {
         idempotencyKeys: e.LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S,
         rejectedReplies: e.LINEBACKER_REJECTED_REPLY_RETENTION_S,
         appliedReplies: e.LINEBACKER_APPLIED_REPLY_RETENTION_S,
+        expiredSessions: e.LINEBACKER_EXPIRED_SESSION_RETENTION_S,
       },
     },
     health: {

@@ -23,3 +23,4 @@ export {
   type RequestStatistics,
 } from './backup-requests/statistics.js';
 export { EXPIRING_ROWS, deleteExpiredRows, type ExpiringRows } from './retention/expiring-rows.js';
+export * from './browser-sessions/browser-sessions.js';

@@ -19,6 +19,8 @@ export const EXPIRING_ROWS: readonly ExpiringRows[] = [
   { table: 'rejected_replies', since: 'rejected_at', retention: 'rejectedReplies' },
   // never a row not yet applied (applied_at NULL): reconciliation still owes it its job
   { table: 'reply_inbox', since: 'applied_at', retention: 'appliedReplies' },
+  // refused on use once past either expiry; deleted a while after the absolute one
+  { table: 'browser_sessions', since: 'expires_at', retention: 'expiredSessions' },
 ];
 
 /**
