@@ -23,28 +23,19 @@
  * Results: a table on stdout and bench/results/healthz-<timestamp>.json. Everything started is
  * stopped and removed at the end, also on Ctrl-C.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { freePort } from '../test/support/free-port.js';
-import { startPrivateRedis } from '../test/support/private-services.js';
-import { redact, withDatabase } from '../test/support/services.js';
+import type pg from 'pg';
 import { cpuSeconds } from './support/process-cpu.js';
+import { REPO_ROOT, run, saveResults, textTable, withStandalonePipeline } from './support/standalone-pipeline.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RATES = [200, 20];
 const P99_TARGET_MS = 10;
-/** This file runs as bench/dist/bench/healthz.js (bench/tsconfig.json). */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const run = promisify(execFile);
 
 interface Latency {
   requests: number;
@@ -199,67 +190,18 @@ function table(windows: Window[]): string {
       String(w.pm2DaemonCpuPercent),
     ];
   });
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return textTable(header, rows);
 }
 
 async function main(): Promise<void> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      for (const release of cleanups.reverse()) await release().catch((err: unknown) => console.error('cleanup:', err));
-    })());
-  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg();
-
-  try {
-    // ---- services and the pipeline's environment
-    let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    let redisKind: 'private' | 'shared' = 'shared';
-    try {
-      const privateRedis = await startPrivateRedis();
-      cleanups.push(() => privateRedis.destroy());
-      [redisUrl, redisKind] = [privateRedis.url, 'private'];
-    } catch (err) {
-      console.warn(`No private redis-server (${(err as Error).message}): measuring on ${redact(redisUrl)}, which others may share.`);
-    }
-    const postgresServer = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const database = `lb_bench_healthz_${randomBytes(4).toString('hex')}`;
-    const [pm2Home, dataDir] = await Promise.all([mkdtemp(join(tmpdir(), 'lb-bench-pm2-')), mkdtemp(join(tmpdir(), 'lb-bench-data-'))]);
-    const [port, azuritePort] = [await freePort(), await freePort()];
-    const env = {
-      ...process.env,
-      PM2_HOME: pm2Home,
-      DATABASE_URL: withDatabase(postgresServer, database),
-      REDIS_URL: redisUrl,
-      LINEBACKER_QUEUE_PREFIX: `lbbench-${randomBytes(4).toString('hex')}`,
-      LINEBACKER_HTTP_PORT: String(port),
-      LINEBACKER_AZURITE_PORT: String(azuritePort),
-      LINEBACKER_DATA_DIR: dataDir,
-    };
-    const npm = (...args: string[]) => run('npm', args, { cwd: REPO_ROOT, env, timeout: 180_000 });
-    const url = `http://127.0.0.1:${port}`;
-
-    const admin = new pg.Client({ connectionString: withDatabase(postgresServer, 'postgres') });
-    await admin.connect();
-    cleanups.push(() => admin.end());
-    cleanups.push(() => admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(database)} WITH (FORCE)`));
-    cleanups.push(() => rm(pm2Home, { recursive: true, force: true }));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    cleanups.push(() => run(join(REPO_ROOT, 'node_modules/.bin/pm2'), ['kill'], { cwd: REPO_ROOT, env }));
-    cleanups.push(() => npm('stop'));
-
-    // ---- the pipeline and a dashboard's client
-    console.log(`Starting the pipeline (PM2_HOME ${pm2Home}, database ${database}, ${redisKind} Redis ${redact(redisUrl)}) ...`);
-    await npm('start');
-    const { stdout } = await npm('run', '--silent', 'cli', '--', 'clients', 'create', '--name', 'bench-healthz', '--scopes', 'ops:read');
-    const { apiKey } = JSON.parse(stdout) as { apiKey: string };
+  await withStandalonePipeline('healthz', {}, async ({ url, env, database, pm2Home, redisUrl, redisKind, admin, createClient, onCleanUp }) => {
+    // ---- a dashboard's client
+    const apiKey = await createClient('bench-healthz', 'ops:read');
     await untilHealthy(url, apiKey, 90_000);
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    cleanups.push(async () => redis.disconnect());
+    onCleanUp(async () => redis.disconnect());
     const { stdout: list } = await run(join(REPO_ROOT, 'node_modules/.bin/pm2'), ['jlist'], { cwd: REPO_ROOT, env });
     const processes = JSON.parse(list.split('\n').findLast((line) => line.startsWith('[')) ?? '[]') as { name: string; pid: number }[];
     const pids = {
@@ -288,7 +230,7 @@ async function main(): Promise<void> {
     for (const w of polling) {
       console.log(`${w.label}: polling caused ${caused(w, (x) => x.redisCommandsPerSecond)} Redis commands/s and ${caused(w, (x) => x.pgTransactionsPerSecond)} Postgres transactions/s`);
     }
-    const results = {
+    const file = await saveResults('healthz', startedAt, {
       startedAt,
       settings: { secondsPerWindow: SECONDS, rates: RATES, redis: redisKind, node: process.version, p99TargetMs: P99_TARGET_MS },
       loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
@@ -300,16 +242,9 @@ async function main(): Promise<void> {
       })),
       p99Ms: p99,
       p99TargetMet: p99 <= P99_TARGET_MS,
-    };
-    const resultsDir = join(REPO_ROOT, 'bench/results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = join(resultsDir, `healthz-${startedAt.replace(/[:.]/g, '-')}.json`);
-    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+    });
     console.log(`\nResults: ${file}`);
-  } finally {
-    console.log('Stopping the pipeline and removing what the benchmark made ...');
-    await cleanUp();
-  }
+  });
 }
 
 await main();

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundBackupRequest, StatusReply } from '@linebacker/domain';
 import { createAzureMessageQueue, type MessageQueue, type PoisonRecord } from '@linebacker/interface-queue';
 import { call } from '../support/api-client.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
-import { REPO_ROOT, createClientWithCli, destroyPipeline, isolatedPipelineEnv, npm, putTestJobs, type PipelineEnv } from '../support/pipeline.js';
+import { destroyPipeline, pm2List, pm2, startPipelineWithClient, type PipelineEnv } from '../support/pipeline.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services.js';
 
 /*
@@ -17,7 +14,6 @@ import { startPrivateRedis, type PrivateRedis } from '../support/private-service
  * of its own, so the test can FLUSHALL it.
  */
 
-const run = promisify(execFile);
 const REQUEST_QUEUE = 'inbox-requests';
 const STATUS_QUEUE = 'inbox-statuses';
 
@@ -31,11 +27,9 @@ let statuses: MessageQueue;
 let poison: MessageQueue;
 let sequence = 0;
 
-const pm2 = (...args: string[]) => run(join(REPO_ROOT, 'node_modules/.bin/pm2'), args, { env: pipeline.env, cwd: REPO_ROOT });
-
 beforeAll(async () => {
   [redis, azurite] = await Promise.all([startPrivateRedis(), startAzurite()]);
-  pipeline = await isolatedPipelineEnv({
+  ({ pipeline, pool, apiKey } = await startPipelineWithClient('inbox', {
     REDIS_URL: redis.url,
     AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
     LINEBACKER_SIMULATOR: 'off',
@@ -44,11 +38,7 @@ beforeAll(async () => {
     LINEBACKER_RECOVERY_DELAY_MS: '1000',
     LINEBACKER_RECONCILE_INTERVAL_MS: '2000',
     LINEBACKER_RECONCILE_GRACE_MS: '1000',
-  });
-  await npm(pipeline, 'start');
-  pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: 2 });
-  apiKey = await createClientWithCli(pipeline, 'inbox', 'requests:write,requests:read,jobs:admin,ops:read');
-  await putTestJobs(pipeline, apiKey);
+  }));
   outbound = createAzureMessageQueue(azurite.connectionString, REQUEST_QUEUE);
   statuses = createAzureMessageQueue(azurite.connectionString, STATUS_QUEUE);
   poison = createAzureMessageQueue(azurite.connectionString, `${STATUS_QUEUE}-poison`);
@@ -123,15 +113,11 @@ async function inboxRows(ids: string[]): Promise<{ id: string; applied: boolean;
   return rows;
 }
 
-const restarts = async () => {
-  const { stdout } = await pm2('jlist');
-  const apps = JSON.parse(stdout.split('\n').findLast((line) => line.startsWith('['))!) as { name: string; pm2_env: { restart_time: number } }[];
-  return Object.fromEntries(apps.map((app) => [app.name, app.pm2_env.restart_time]));
-};
+const restarts = async () => Object.fromEntries((await pm2List(pipeline)).map((app) => [app.name, app.pm2_env.restart_time]));
 
 describe('the reply inbox (SPEC §4): a reply taken off the interface queue is never lost', () => {
   it('replies taken while receive-status is stopped, then a Redis FLUSHALL: every request still ends Succeeded', async () => {
-    await pm2('stop', 'receive-status');
+    await pm2(pipeline, 'stop', 'receive-status');
     const ids = await post(20);
     await expect.poll(async () => (await statusesOf(ids)).filter((r) => r.status === 'Sent').length, { timeout: 60_000 }).toBe(ids.length);
     const requests = await takeRequests(ids);
@@ -144,7 +130,7 @@ describe('the reply inbox (SPEC §4): a reply taken off the interface queue is n
 
     // every status-received job is wiped before receive-status applies it
     await redis.flushAll();
-    await pm2('start', 'receive-status');
+    await pm2(pipeline, 'start', 'receive-status');
 
     await expect
       .poll(async () => (await statusesOf(ids)).filter((r) => r.status === 'Succeeded' && r.backups === 1).length, { timeout: 90_000 })

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../apps/cli/src/create-client.js';
@@ -124,6 +124,8 @@ describe('JWTs from the identity provider', () => {
   let receiver: TestReceiver;
   let signingKey: CryptoKey;
   let otherKey: CryptoKey;
+  let publicJwk: JWK;
+  let jwtEnv: Record<string, string>;
 
   /** A JWT for `claims`, valid unless `options` say otherwise. */
   async function jwt(
@@ -144,7 +146,7 @@ describe('JWTs from the identity provider', () => {
     const pair = await generateKeyPair('RS256');
     signingKey = pair.privateKey;
     otherKey = (await generateKeyPair('RS256')).privateKey;
-    const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
+    publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
 
     jwks = createServer((req, res) => {
       if (req.url !== '/.well-known/jwks.json') {
@@ -156,17 +158,19 @@ describe('JWTs from the identity provider', () => {
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const { port } = jwks.address() as AddressInfo;
 
-    receiver = await startTestReceiver({
+    jwtEnv = {
       ...baseEnv(),
       LINEBACKER_JWT_ISSUER: ISSUER,
       LINEBACKER_JWT_AUDIENCE: AUDIENCE,
       LINEBACKER_JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-    });
+    };
+    receiver = await startTestReceiver(jwtEnv);
 
     const client = new pg.Client({ connectionString: db.databaseUrl });
     await client.connect();
     try {
       await createClient(client, { id: 'registered-sub', key: false, name: 'registered', scopes: 'requests:write,requests:read' });
+      await createClient(client, { id: 'idp-client-1', key: false, name: 'idp client', scopes: 'requests:write,requests:read' });
     } finally {
       await client.end();
     }
@@ -250,11 +254,64 @@ describe('JWTs from the identity provider', () => {
     expect((await call(receiver.url, 'GET', JOBS, { token })).status).toBe(403);
   });
 
-  it('gives a JWT without a scope claim and an unregistered sub no scopes (403)', async () => {
-    const token = await jwt({}, { subject: 'nobody-registered' });
+  it('answers 401 for a JWT whose subject is not a registered client, whatever scopes it claims', async () => {
+    expectUnauthenticated(await call(receiver.url, 'GET', REQUESTS, { token: await jwt({}, { subject: 'nobody-registered' }) }));
+    const claimsAll = await jwt({ scope: 'requests:write requests:read jobs:admin ops:read' }, { subject: 'nobody-registered' });
+    expectUnauthenticated(await call(receiver.url, 'GET', JOBS, { token: claimsAll }));
+  });
+
+  it('answers 401 for a JWT without exp', async () => {
+    const token = await new SignJWT({ scope: 'requests:read' })
+      .setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('idp-client-1')
+      .setIssuedAt()
+      .sign(signingKey);
     const response = await call(receiver.url, 'GET', REQUESTS, { token });
-    expect(response.status).toBe(403);
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expectUnauthenticated(response);
+    expect(response.body.detail).toMatch(/exp/);
+  });
+
+  it('never grants a scope the client was not registered with, whatever the token asks for', async () => {
+    // idp-client-1 is registered with requests:write and requests:read only
+    const token = await jwt({ scope: 'requests:read jobs:admin ops:read' });
+    expect((await call(receiver.url, 'GET', REQUESTS, { token })).status).toBe(200);
+    expect((await call(receiver.url, 'GET', JOBS, { token })).status).toBe(403);
+    expect((await call(receiver.url, 'GET', '/healthz', { token })).status).toBe(403);
+    expect((await call(receiver.url, 'GET', `${REQUESTS}?all=true`, { token })).status).toBe(403);
+  });
+
+  it('answers 401 for an unsigned (alg none) token and for an HS256 token keyed with the public key', async () => {
+    const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'idp-client-1', scope: 'requests:read', exp: Math.floor(Date.now() / 1000) + 300 };
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
+    expectUnauthenticated(await call(receiver.url, 'GET', REQUESTS, { token: unsigned }));
+    expectUnauthenticated(await call(receiver.url, 'GET', REQUESTS, { token: `${unsigned}AAAA` }));
+
+    const publicPem = Buffer.from(JSON.stringify(publicJwk));
+    const confused = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: KID, typ: 'JWT' }).sign(publicPem);
+    expectUnauthenticated(await call(receiver.url, 'GET', REQUESTS, { token: confused }));
+  });
+
+  it("refuses a disabled subject's tokens within the auth cache lifetime", async () => {
+    const cached = await startTestReceiver({ ...jwtEnv, LINEBACKER_AUTH_CACHE_MS: '1000' });
+    try {
+      const client = new pg.Client({ connectionString: db.databaseUrl });
+      await client.connect();
+      try {
+        await createClient(client, { id: 'to-disable-sub', key: false, name: 'to disable', scopes: 'requests:read' });
+      } finally {
+        await client.end();
+      }
+      const token = await jwt({ scope: 'requests:read' }, { subject: 'to-disable-sub' });
+      expect((await call(cached.url, 'GET', REQUESTS, { token })).status).toBe(200);
+      await pool.query('UPDATE api_clients SET disabled_at = now() WHERE client_id = $1', ['to-disable-sub']);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expectUnauthenticated(await call(cached.url, 'GET', REQUESTS, { token }));
+    } finally {
+      await cached.close();
+    }
   });
 
   it('answers 403 to a POST with a JWT that has requests:read only, storing nothing', async () => {
@@ -342,5 +399,71 @@ describe('rate limit per client', () => {
       expect((await call(receiver.url, 'GET', '/livez', { token: busy.apiKey })).status).toBe(200);
     }
     expect((await call(receiver.url, 'GET', '/readyz')).status).toBe(200);
+  });
+});
+
+describe('failed authentications per source address', () => {
+  const LIMIT = 20;
+  let receiver: TestReceiver;
+  let ops: TestApiClient;
+
+  beforeAll(async () => {
+    // as behind a TLS proxy on this host: the guesser's address comes in X-Forwarded-For
+    receiver = await startTestReceiver({ ...baseEnv(), LINEBACKER_AUTH_FAILURES_PER_MINUTE: String(LIMIT), LINEBACKER_TRUST_PROXY: 'loopback' });
+    ops = await createTestApiClient(db.databaseUrl, ['ops:read'], 'limits-ops');
+  });
+  afterAll(() => receiver?.close());
+
+  const GUESSER = { 'x-forwarded-for': '203.0.113.9' };
+
+  /** A counter of this receiver's /metrics, read by the operator (another address than the guesser's). */
+  async function metric(name: string, labels = ''): Promise<number> {
+    const response = await call(receiver.url, 'GET', '/metrics', { token: ops.apiKey });
+    expect(response.status).toBe(200);
+    const line = (response.body as string).split('\n').find((l) => l.startsWith(name) && l.includes(labels) && !l.startsWith('#'));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  const guess = () => `lbk_${randomBytes(32).toString('base64url')}`;
+
+  it('answers 1,000 guessed keys from one address with 429 before they cost database lookups', async () => {
+    const lookups = () => metric('linebacker_auth_lookups_total', 'kind="api-key"');
+    const before = await lookups(); // the ops key's own lookup happened here
+
+    // a wrong key tried again is answered from the negative cache: one lookup
+    const same = guess();
+    for (let i = 0; i < 5; i += 1) expectUnauthenticated(await call(receiver.url, 'GET', REQUESTS, { token: same, headers: GUESSER }));
+    expect((await lookups()) - before).toBe(1);
+
+    const statuses: number[] = [];
+    for (let batch = 0; batch < 100; batch += 1) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => call(receiver.url, 'GET', REQUESTS, { token: guess(), headers: GUESSER })));
+      statuses.push(...answers.map((answer) => answer.status));
+    }
+    const unauthenticated = statuses.filter((status) => status === 401).length;
+    const limited = statuses.filter((status) => status === 429).length;
+    expect(unauthenticated + limited).toBe(1000);
+    // 5 failures above, then at most LIMIT in all (plus what one batch had in flight)
+    expect(unauthenticated).toBeLessThanOrEqual(LIMIT - 5 + 10);
+    expect(limited).toBeGreaterThanOrEqual(1000 - LIMIT);
+    // (the operator's own key may be looked up again once its cache entry (10 s) runs out: +1)
+    const afterGuesses = (await lookups()) - before;
+    expect(afterGuesses).toBeGreaterThanOrEqual(1 + unauthenticated);
+    expect(afterGuesses).toBeLessThanOrEqual(2 + unauthenticated);
+    expect(await metric('linebacker_auth_throttled_total')).toBe(limited);
+
+    const refused = await call(receiver.url, 'GET', REQUESTS, { token: guess(), headers: GUESSER });
+    expect(refused.status).toBe(429);
+    expect(refused.body.type).toBe('urn:linebacker:problem:rate-limited');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // sign-in from that address is refused too, before the key is looked up
+    expect((await call(receiver.url, 'POST', '/admin/session', { json: { apiKey: guess() }, headers: GUESSER })).status).toBe(429);
+    // even a real key that is not cached yet waits at that address; other addresses are not affected
+    const fresh = await createTestApiClient(db.databaseUrl, ['requests:read'], 'behind-the-guesser');
+    expect((await call(receiver.url, 'GET', REQUESTS, { token: fresh.apiKey, headers: GUESSER })).status).toBe(429);
+    expect((await call(receiver.url, 'GET', REQUESTS, { token: fresh.apiKey })).status).toBe(200);
+    // …and once known good (cached), the guesser's failures no longer hold it up
+    expect((await call(receiver.url, 'GET', REQUESTS, { token: fresh.apiKey, headers: GUESSER })).status).toBe(200);
+    expect((await lookups()) - before).toBeLessThanOrEqual(3 + unauthenticated);
   });
 });

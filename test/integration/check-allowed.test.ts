@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
+import { loadConfig } from '@linebacker/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '@linebacker/domain';
 import { QUEUES, createRequestWorker, type RequestJobData } from '@linebacker/queues';
@@ -111,6 +112,7 @@ describe('check-allowed (SPEC §3)', () => {
       concurrency: 4,
       retry: { startMs: 50, maxMs: 200, maxAttempts: 3, maxAgeMs: 60_000 },
       logger: log,
+      retention: loadConfig({}).jobRetention,
       handle: (data, jobLog) => checkAllowed(data, deps, jobLog),
     });
     const ids = await Promise.all(

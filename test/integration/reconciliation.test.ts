@@ -61,6 +61,46 @@ async function runNextJob(
   else await job.moveToFailed(new Error('stalled more than allowable limit'), token, false);
 }
 
+/**
+ * A database and queue prefix of their own (the tests before leave requests behind), the three
+ * queues a reconciliation pass works on, and a pass over them with no grace.
+ */
+async function ownPipeline() {
+  const own = await createTestDatabase();
+  const ownPool = new pg.Pool({ connectionString: own.databaseUrl, max: 2 });
+  const prefix = testQueuePrefix();
+  const created = new Queue<RequestJobData>(QUEUES.created, { connection: redis, prefix });
+  const allowed = new Queue<RequestJobData>(QUEUES.allowed, { connection: redis, prefix });
+  const statusReceived = new Queue<StatusReceivedJobData>(QUEUES.statusReceived, { connection: redis, prefix });
+  const counters = new PipelineCounters(redis, countersKey(prefix));
+  return {
+    ownPool,
+    prefix,
+    counters,
+    created,
+    allowed,
+    statusReceived,
+    pass: () =>
+      reconcile({
+        db: ownPool,
+        created,
+        allowed,
+        statusReceived,
+        graceMs: 0,
+        batchSize: 1000,
+        replyTimeoutMs: 60_000,
+        log: pino({ level: 'silent' }),
+        counters,
+      }),
+    close: async () => {
+      await counters.close();
+      await Promise.all([created.close(), allowed.close(), statusReceived.close()]);
+      await ownPool.end();
+      await own.drop();
+    },
+  };
+}
+
 /** Backend pids holding the reconciliation lock in this database. */
 async function lockHolders(): Promise<number[]> {
   const { rows } = await pool.query<{ pid: number }>(
@@ -196,16 +236,9 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
   });
 
   it('a pass re-adds the jobs that ended while their requests stayed Received or Allowed, and counts them', async () => {
-    // a database of its own: the tests above leave Received and Allowed requests behind
-    const own = await createTestDatabase();
-    const ownPool = new pg.Pool({ connectionString: own.databaseUrl, max: 2 });
-    const prefix = testQueuePrefix();
-    const created = new Queue<RequestJobData>(QUEUES.created, { connection: redis, prefix });
-    const allowed = new Queue<RequestJobData>(QUEUES.allowed, { connection: redis, prefix });
-    const statusReceived = new Queue<StatusReceivedJobData>(QUEUES.statusReceived, { connection: redis, prefix });
+    const { ownPool, prefix, counters, created, allowed, pass, close } = await ownPipeline();
     const createdWorker = new Worker<RequestJobData>(QUEUES.created, null, { connection: redis, prefix });
     const allowedWorker = new Worker<RequestJobData>(QUEUES.allowed, null, { connection: redis, prefix });
-    const counters = new PipelineCounters(redis, countersKey(prefix));
     try {
       await insertJob(ownPool, { backupJobId: 'reconcile-job' });
       const received = await insertRequest(ownPool, { backupJobId: 'reconcile-job' });
@@ -215,42 +248,20 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
       await addJob(allowed, allowedId);
       await runNextJob(allowedWorker, 'completed');
 
-      const result = await reconcile({
-        db: ownPool,
-        created,
-        allowed,
-        statusReceived,
-        graceMs: 0,
-        batchSize: 1000,
-        replyTimeoutMs: 60_000,
-        log: pino({ level: 'silent' }),
-        counters,
-      });
-
-      expect(result).toEqual({ readdedCreated: 1, readdedAllowed: 1, readdedReplies: 0, timedOut: 0 });
+      expect(await pass()).toEqual({ readdedCreated: 1, readdedAllowed: 1, readdedReplies: 0, timedOut: 0 });
       expect(await created.getJobState(received)).toBe('waiting');
       expect(await allowed.getJobState(allowedId)).toBe('waiting');
       await counters.flush();
       expect(await readCounters(redis, countersKey(prefix))).toMatchObject({ 'reconcile:readded:created': 1, 'reconcile:readded:allowed': 1 });
     } finally {
-      await counters.close();
       await createdWorker.close();
       await allowedWorker.close();
-      await created.close();
-      await allowed.close();
-      await statusReceived.close();
-      await ownPool.end();
-      await own.drop();
+      await close();
     }
   });
 
   it('a pass wakes receive-status again for every inbox reply not applied whose job is missing or ended (SPEC §4)', async () => {
-    const own = await createTestDatabase();
-    const ownPool = new pg.Pool({ connectionString: own.databaseUrl, max: 2 });
-    const prefix = testQueuePrefix();
-    const queue = (name: string) => new Queue<RequestJobData>(name, { connection: redis, prefix });
-    const [created, allowed] = [queue(QUEUES.created), queue(QUEUES.allowed)];
-    const statusReceived = new Queue<StatusReceivedJobData>(QUEUES.statusReceived, { connection: redis, prefix });
+    const { ownPool, prefix, statusReceived, pass, close } = await ownPipeline();
     const worker = new Worker<StatusReceivedJobData>(QUEUES.statusReceived, null, { connection: redis, prefix });
     try {
       const reply = (): StatusReply => ({
@@ -279,26 +290,13 @@ describe('startup recovery and reconciliation (SPEC §6)', () => {
       await add(pending);
       await markApplied(ownPool, applied, 'record-backup');
 
-      const result = await reconcile({
-        db: ownPool,
-        created,
-        allowed,
-        statusReceived,
-        graceMs: 0,
-        batchSize: 1000,
-        replyTimeoutMs: 60_000,
-        log: pino({ level: 'silent' }),
-      });
-
-      expect(result).toEqual({ readdedCreated: 0, readdedAllowed: 0, readdedReplies: 2, timedOut: 0 });
+      expect(await pass()).toEqual({ readdedCreated: 0, readdedAllowed: 0, readdedReplies: 2, timedOut: 0 });
       for (const inboxId of [lost, failed, pending]) expect(await statusReceived.getJobState(statusReceivedJobId(inboxId))).toBe('waiting');
       expect(await statusReceived.getJobState(statusReceivedJobId(applied))).toBe('unknown');
       expect((await statusReceived.getJob(statusReceivedJobId(lost)))?.data).toMatchObject({ inboxId: lost });
     } finally {
       await worker.close();
-      await Promise.all([created.close(), allowed.close(), statusReceived.close()]);
-      await ownPool.end();
-      await own.drop();
+      await close();
     }
   });
 });

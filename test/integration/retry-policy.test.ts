@@ -2,6 +2,7 @@ import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
+import { loadConfig } from '@linebacker/config';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, PermanentError } from '@linebacker/domain';
 import { QUEUES, createRequestWorker, type RequestJobData, type RequestWorkerOptions } from '@linebacker/queues';
@@ -31,6 +32,7 @@ function startWorker(options: Partial<RequestWorkerOptions<RequestJobData>> & Pi
     concurrency: 2,
     retry,
     logger: log,
+    retention: loadConfig({}).jobRetention,
     ...options,
   });
   return worker;
@@ -144,6 +146,7 @@ describe('the retry policy on a real BullMQ worker (SPEC §6)', () => {
       concurrency: 1,
       retry,
       logger: log,
+      retention: loadConfig({}).jobRetention,
         handle: (data, jobLog) => checkAllowed(data, { db: pool, enqueueAllowed: async () => {} }, jobLog),
     });
     await queue.add(QUEUES.created, { backupRequestId: id, traceId: 't' }, { jobId: id });

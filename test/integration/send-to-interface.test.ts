@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
+import { loadConfig } from '@linebacker/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, INTERFACE_API_VERSION } from '@linebacker/domain';
 import { createAzureMessageQueue, createSendWindow, type MessageQueue, type SendWindow } from '@linebacker/interface-queue';
@@ -198,6 +199,7 @@ describe('send-to-interface (SPEC §4)', () => {
       concurrency: 1,
       retry: { startMs: 50, maxMs: 200, maxAttempts: 3, maxAgeMs: 60_000 },
       logger: log,
+      retention: loadConfig({}).jobRetention,
       handle: (data, jobLog, stepJob) => sendToInterface(data, { db: pool, requests: missing, window: open }, jobLog, stepJob),
       onGiveUp: (data, reason) => failUnsent(pool, data, reason),
     });

@@ -88,12 +88,12 @@ export function pm2(pipeline: PipelineEnv, ...args: string[]): Promise<{ stdout:
 }
 
 /** `pm2 jlist` of this pipeline's daemon. */
-export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[] } }[]> {
+export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[]; restart_time: number } }[]> {
   const { stdout } = await run(PM2_BIN, ['jlist'], { cwd: REPO_ROOT, env: pipeline.env });
   // pm2 may print its banner first; the list is the one JSON line
   const json = stdout.split('\n').findLast((line) => line.startsWith('['));
   if (!json) throw new Error(`pm2 jlist printed no list: ${stdout}`);
-  return JSON.parse(json) as { name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[] } }[];
+  return JSON.parse(json) as { name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[]; restart_time: number } }[];
 }
 
 /** Kills this pipeline's PM2 daemon and its apps whatever state they are in, and removes PM2_HOME. */

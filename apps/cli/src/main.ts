@@ -3,6 +3,7 @@ import { loadConfigOrExit } from '@linebacker/config';
 import { createPool, prepareDatabase, upsertBackupJob, type Pool } from '@linebacker/db';
 import { BACKUP_PROVIDER_CODES, validateBackupJobDefinition, validateBackupJobId } from '@linebacker/domain';
 import { createClient } from './create-client.js';
+import { disableClient, enableClient, listClients, rotateClientKey } from './client-lifecycle.js';
 import { startPipeline, stopPipeline } from './start-pipeline.js';
 
 /**
@@ -53,6 +54,31 @@ clients
   .option('--no-key', 'issue no API key (a client that signs in with JWTs only)')
   .action(async (options: { name: string; scopes: string; id?: string; key: boolean }) => {
     printJson(await withDatabase((pool) => createClient(pool, options)));
+  });
+
+clients
+  .command('list')
+  .description('print every client: id, name, scopes, created, disabled, last used (never a key)')
+  .action(async () => {
+    printJson({ clients: await withDatabase(listClients) });
+  });
+clients
+  .command('disable <clientId>')
+  .description('refuse the client: its sessions end now, its keys and tokens within LINEBACKER_AUTH_CACHE_MS')
+  .action(async (clientId: string) => {
+    printJson(await withDatabase((pool) => disableClient(pool, clientId)));
+  });
+clients
+  .command('enable <clientId>')
+  .description('accept a disabled client again (with its current key)')
+  .action(async (clientId: string) => {
+    printJson(await withDatabase((pool) => enableClient(pool, clientId)));
+  });
+clients
+  .command('rotate-key <clientId>')
+  .description('issue a new key and print { clientId, apiKey, scopes } once; the old key and its sessions stop working')
+  .action(async (clientId: string) => {
+    printJson(await withDatabase((pool) => rotateClientKey(pool, clientId)));
   });
 
 const jobs = program.command('jobs').description('the backup job catalogue');

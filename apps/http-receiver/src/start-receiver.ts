@@ -14,11 +14,12 @@ import {
 import type { AppContext } from '@linebacker/runtime';
 import { startApi } from './api/start-api.js';
 import { startHealth } from './health/start-health.js';
+import { startPruner } from './pruning/start-pruner.js';
 import { RECONCILIATION_LOCK_KEY, startReconciler } from './reconciliation/start-reconciler.js';
 
 /**
- * Opens what the receiver's parts share, each with its releaser, then starts the reconciler, the
- * health snapshot and the API. Neither Postgres nor Redis has to be up: without Postgres the API
+ * Opens what the receiver's parts share, each with its releaser, then starts the leader duties
+ * (reconciliation, pruning), the health snapshot and the API. Neither Postgres nor Redis has to be up: without Postgres the API
  * answers 503, without Redis requests are still accepted and wait in Postgres for recovery.
  */
 export async function startReceiver(context: AppContext): Promise<{ port: number; app: Express }> {
@@ -43,15 +44,12 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   // (for statistics and the queue UI, which never read job data: a Queue's type is invariant in it)
   const queues = [createdQueue, allowedQueue, statusReceivedQueue as unknown as RequestQueue];
 
+  // the leader's lock, released after its duties have stopped (shutdown runs last-registered-first)
   const leadership = new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs);
-  startReconciler(context, {
-    pool,
-    created: createdQueue,
-    allowed: allowedQueue,
-    statusReceived: statusReceivedQueue,
-    counters: openCounters(context),
-    leadership,
-  });
+  onShutdown('leadership', () => leadership.release());
+  const counters = openCounters(context);
+  startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership });
+  startPruner(context, { pool, counters, leadership });
   const health = startHealth(context, { pool, redis, queues, isLeader: () => leadership.isLeader });
   return startApi(context, { pool, redis, createdQueue, queues, health });
 }

@@ -45,8 +45,18 @@ export const envSchema = z
     LINEBACKER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(8000),
     LINEBACKER_ENQUEUE_TIMEOUT_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_AFTER_SECONDS: positiveInt.default(5),
-    LINEBACKER_RATE_LIMIT_PER_MINUTE: positiveInt.default(120_000),
-    LINEBACKER_AUTH_CACHE_MS: z.coerce.number().int().min(0).default(10_000),
+    LINEBACKER_RATE_LIMIT_PER_MINUTE: positiveInt.default(6_000),
+    LINEBACKER_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(10_000),
+    LINEBACKER_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+    LINEBACKER_SESSION_IDLE_MS: positiveInt.default(30 * 60_000),
+    LINEBACKER_SESSION_MAX_MS: positiveInt.default(12 * 60 * 60_000),
+    LINEBACKER_TRUST_PROXY: z
+      .string()
+      .regex(
+        /^(?:false|true|\d{1,2}|(?:loopback|linklocal|uniquelocal|[0-9A-Fa-f.:/]+)(?:,(?:loopback|linklocal|uniquelocal|[0-9A-Fa-f.:/]+))*)$/,
+        'must be false, true, a number of hops, loopback/linklocal/uniquelocal, or addresses/subnets separated by commas',
+      )
+      .default('false'),
     LINEBACKER_JWT_ISSUER: z.string().min(1).optional(),
     LINEBACKER_JWT_AUDIENCE: z.string().min(1).optional(),
     LINEBACKER_JWT_JWKS_URL: optionalUrl,
@@ -95,6 +105,17 @@ export const envSchema = z
     LINEBACKER_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).default(5000),
     LINEBACKER_RECONCILE_BATCH_SIZE: positiveInt.default(1000),
     LINEBACKER_REPLY_TIMEOUT_MS: positiveInt.default(24 * 3600 * 1000),
+
+    LINEBACKER_COMPLETED_JOB_RETENTION_COUNT: z.coerce.number().int().min(0).default(1000),
+    LINEBACKER_COMPLETED_JOB_RETENTION_S: positiveInt.default(3600),
+    LINEBACKER_FAILED_JOB_RETENTION_COUNT: z.coerce.number().int().min(0).default(1000),
+    LINEBACKER_FAILED_JOB_RETENTION_S: positiveInt.default(7 * 24 * 3600),
+    LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S: positiveInt.default(24 * 3600),
+    LINEBACKER_REJECTED_REPLY_RETENTION_S: positiveInt.default(30 * 24 * 3600),
+    LINEBACKER_APPLIED_REPLY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
+    LINEBACKER_EXPIRED_SESSION_RETENTION_S: positiveInt.default(24 * 3600),
+    LINEBACKER_PRUNE_INTERVAL_MS: positiveInt.default(60_000),
+    LINEBACKER_PRUNE_BATCH_SIZE: positiveInt.default(1000),
 
     LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_MAX_MS: positiveInt.default(60_000),
@@ -145,6 +166,12 @@ export function azuriteConnectionString(host: string, port: number): string {
   );
 }
 
+/** LINEBACKER_TRUST_PROXY as Express takes it: a boolean, a hop count, or names/addresses. */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'false' || value === 'true') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** The settings grouped as the apps use them; the type `Config` is inferred from this. */
 function toConfig(e: Env) {
   const jwt =
@@ -169,6 +196,11 @@ function toConfig(e: Env) {
       retryAfterSeconds: e.LINEBACKER_RETRY_AFTER_SECONDS,
       rateLimitPerMinute: e.LINEBACKER_RATE_LIMIT_PER_MINUTE,
       authCacheMs: e.LINEBACKER_AUTH_CACHE_MS,
+      /** Failed authentications (and sign-ins) per source address per minute, then 429. */
+      authFailuresPerMinute: e.LINEBACKER_AUTH_FAILURES_PER_MINUTE,
+      session: { idleMs: e.LINEBACKER_SESSION_IDLE_MS, maxMs: e.LINEBACKER_SESSION_MAX_MS },
+      /** Express's `trust proxy`: which proxies' X-Forwarded-For/-Proto/-Host to believe. */
+      trustProxy: trustProxySetting(e.LINEBACKER_TRUST_PROXY),
       jwt,
     },
     /** When the receiver refuses new requests (503) because the pipeline is far behind; 0 turns a rule off. */
@@ -226,6 +258,27 @@ function toConfig(e: Env) {
       /** Sent requests without a reply for this long become Failed. */
       replyTimeoutMs: e.LINEBACKER_REPLY_TIMEOUT_MS,
     },
+    /**
+     * How many finished jobs BullMQ keeps per queue, and for how long (seconds): BullMQ's KeepJobs,
+     * given to the workers (libs/queues request-worker.ts), so no job carries them in its options.
+     */
+    jobRetention: {
+      completed: { count: e.LINEBACKER_COMPLETED_JOB_RETENTION_COUNT, age: e.LINEBACKER_COMPLETED_JOB_RETENTION_S },
+      failed: { count: e.LINEBACKER_FAILED_JOB_RETENTION_COUNT, age: e.LINEBACKER_FAILED_JOB_RETENTION_S },
+    },
+    /** The leader's pruning of bookkeeping rows (libs/db retention/expiring-rows.ts). */
+    pruning: {
+      intervalMs: e.LINEBACKER_PRUNE_INTERVAL_MS,
+      /** Rows per DELETE statement. */
+      batchSize: e.LINEBACKER_PRUNE_BATCH_SIZE,
+      /** Seconds each kind of row is kept, by the `retention` name of its table. */
+      retentionS: {
+        idempotencyKeys: e.LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S,
+        rejectedReplies: e.LINEBACKER_REJECTED_REPLY_RETENTION_S,
+        appliedReplies: e.LINEBACKER_APPLIED_REPLY_RETENTION_S,
+        expiredSessions: e.LINEBACKER_EXPIRED_SESSION_RETENTION_S,
+      },
+    },
     health: {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
       /** PM2 apps that must have an instance online, else /healthz is degraded (set by ecosystem.config.js). */
@@ -249,3 +302,5 @@ export const configSchema = envSchema.transform(toConfig);
 export type Config = z.output<typeof configSchema>;
 export type JwtConfig = NonNullable<Config['http']['jwt']>;
 export type RetryConfig = Config['retry'];
+export type JobRetentionConfig = Config['jobRetention'];
+export type RetentionName = keyof Config['pruning']['retentionS'];

@@ -18,6 +18,8 @@ CREATE TABLE reply_inbox (
 );
 -- what reconciliation looks for: small, since rows leave it as soon as they are applied
 CREATE INDEX reply_inbox_unapplied ON reply_inbox (received_at) WHERE applied_at IS NULL;
+-- what pruning looks for: applied rows older than LINEBACKER_APPLIED_REPLY_RETENTION_S
+CREATE INDEX reply_inbox_applied_at ON reply_inbox (applied_at) WHERE applied_at IS NOT NULL;
 
 -- Rejected replies also keep what neither the inbox nor the poison queue could take (SPEC §4: a
 -- poison record the poison queue refused, a reply the database refused): then there may be no

@@ -15,4 +15,12 @@ export * from './reply-inbox/reply-inbox.js';
 export { openPool } from './open-pool.js';
 export { findRequestsInStatus, requestsStillInStatus, findUnanswered, type StrandedRequest } from './backup-requests/reconciliation.js';
 export { AdvisoryLeadership } from './advisory-leadership.js';
-export { requestStatistics, requestStatisticsSchema, type RequestStatistics } from './backup-requests/statistics.js';
+export {
+  RequestCounts,
+  countAllRequests,
+  requestStatisticsSchema,
+  type RequestCountsOptions,
+  type RequestStatistics,
+} from './backup-requests/statistics.js';
+export { EXPIRING_ROWS, deleteExpiredRows, type ExpiringRows } from './retention/expiring-rows.js';
+export * from './browser-sessions/browser-sessions.js';

@@ -11,8 +11,20 @@ export function generateApiKey(): string {
   return API_KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/** SHA-256 (hex) of an API key or a browser session id: what is stored instead of the secret. */
 export function hashApiKey(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex');
+}
+
+const SESSION_ID_PREFIX = 'lbs_';
+
+/** A browser session id: 256 random bits, opaque, stored only as its hash (like an API key). */
+export function generateSessionId(): string {
+  return SESSION_ID_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function looksLikeSessionId(token: string): boolean {
+  return token.startsWith(SESSION_ID_PREFIX) && token.length === SESSION_ID_PREFIX.length + 43;
 }
 
 /** Cheap shape check, so that a JWT or garbage is not looked up as an API key. */

@@ -10,6 +10,7 @@ describe('counter keys', () => {
     { kind: 'sends-held-back' },
     { kind: 'sends-held-back-ms' },
     { kind: 'reconcile', repair: 'readded:created' },
+    { kind: 'pruned', table: 'idempotency_keys' },
   ];
 
   it.each(keys)('reads back what it writes: %j', (key) => {
@@ -24,6 +25,7 @@ describe('counter keys', () => {
       'sends:held-back',
       'sends:held-back-ms',
       'reconcile:readded:created',
+      'pruned:idempotency_keys',
     ]);
   });
 

@@ -16,7 +16,9 @@ export type CounterKey =
   | { kind: 'sends-held-back' }
   | { kind: 'sends-held-back-ms' }
   /** what reconciliation repaired */
-  | { kind: 'reconcile'; repair: 'readded:created' | 'readded:allowed' | 'readded:status-received' | 'timed-out' };
+  | { kind: 'reconcile'; repair: 'readded:created' | 'readded:allowed' | 'readded:status-received' | 'timed-out' }
+  /** rows the leader deleted after their retention, by table */
+  | { kind: 'pruned'; table: string };
 
 export function counterField(key: CounterKey): string {
   switch (key.kind) {
@@ -32,6 +34,8 @@ export function counterField(key: CounterKey): string {
       return 'sends:held-back-ms';
     case 'reconcile':
       return `reconcile:${key.repair}`;
+    case 'pruned':
+      return `pruned:${key.table}`;
   }
 }
 
@@ -52,6 +56,8 @@ export function parseCounterField(field: string): CounterKey | undefined {
       return tail === 'held-back' ? { kind: 'sends-held-back' } : tail === 'held-back-ms' ? { kind: 'sends-held-back-ms' } : undefined;
     case 'reconcile':
       return { kind: 'reconcile', repair: tail as 'timed-out' };
+    case 'pruned':
+      return { kind: 'pruned', table: tail };
     default:
       return undefined;
   }

@@ -8,7 +8,7 @@ export {
   type StatusReceivedJobData,
 } from './payloads.js';
 export { createProducerConnection, createWorkerConnection, waitUntilReady, type Redis } from './redis-connection.js';
-export { createRequestQueue, addRequestJob, RETENTION, type RequestQueue } from './request-queue.js';
+export { createRequestQueue, addRequestJob, type RequestQueue } from './request-queue.js';
 export { evictionPolicyProblem } from './eviction-policy.js';
 export { classifyFailure, retryDecision, type FailureKind, type RetryDecision } from './retry-policy.js';
 export { createRequestWorker, type RequestWorkerOptions, type StepJob, type StepOutcome } from './request-worker.js';

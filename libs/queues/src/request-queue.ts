@@ -5,16 +5,6 @@ import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
 import { toRedisError } from './redis-errors.js';
 
-/**
- * Job retention. A job stays findable by its id for this long after it ends, so that adding the
- * same request again is a no-op; after that, a re-add creates a job whose handler sees the request
- * already past its step in Postgres and completes as a no-op.
- */
-export const RETENTION = {
-  completed: { age: 3600, count: 100_000 },
-  failed: { age: 7 * 24 * 3600 },
-} as const;
-
 export type RequestQueue<T extends RequestJobData = RequestJobData> = Queue<T>;
 
 export function createRequestQueue<T extends RequestJobData = RequestJobData>(
@@ -23,11 +13,9 @@ export function createRequestQueue<T extends RequestJobData = RequestJobData>(
   prefix: string,
   onError: (err: Error) => void,
 ): RequestQueue<T> {
-  const queue = new Queue<T>(name, {
-    connection,
-    prefix,
-    defaultJobOptions: { removeOnComplete: RETENTION.completed, removeOnFail: RETENTION.failed },
-  });
+  // no removeOnComplete / removeOnFail here: the workers apply the configured retention
+  // (request-worker.ts), so that no job carries it in its options
+  const queue = new Queue<T>(name, { connection, prefix });
   // without a listener, an 'error' event (Redis gone) would crash the process
   queue.on('error', onError);
   // the boundary of libs/queues: adding while Redis is unavailable throws DependencyUnavailableError

@@ -3,12 +3,11 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '@linebacker/domain';
-import type { RetryConfig } from '@linebacker/config';
+import type { JobRetentionConfig, RetryConfig } from '@linebacker/config';
 import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
 import { classifyFailure, retryDecision } from './retry-policy.js';
 import type { PipelineCounters } from './pipeline-counters.js';
-import { RETENTION } from './request-queue.js';
 
 /** What a step did: its work, or nothing because the request was already past it. */
 export type StepOutcome = 'done' | 'no-op';
@@ -19,6 +18,13 @@ export interface RequestWorkerOptions<T extends RequestJobData> {
   prefix: string;
   concurrency: number;
   retry: RetryConfig;
+  /**
+   * How many finished jobs to keep, and how long (LINEBACKER_*_JOB_RETENTION_*). While a job is
+   * kept, adding it again (same id) is a no-op; once it is removed, a re-added job runs again and
+   * finds its request already past the step in Postgres, or applies a reply that changes nothing
+   * the second time: harmless either way, so the retention bounds Redis memory, not correctness.
+   */
+  retention: JobRetentionConfig;
   logger: Logger;
   /**
    * The step itself: `(payload, logger, job) → outcome`; throws to fail. `job.remember` stores
@@ -126,8 +132,8 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
-    removeOnComplete: RETENTION.completed,
-    removeOnFail: RETENTION.failed,
+    removeOnComplete: options.retention.completed,
+    removeOnFail: options.retention.failed,
   });
   worker.on('closing', () => {
     closing = true;

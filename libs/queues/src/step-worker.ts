@@ -24,7 +24,15 @@ export async function startStepWorker<T extends RequestJobData>(
   const connection = createWorkerConnection(config.redis.url, `linebacker:${step.queue}:worker`);
   connection.on('error', (err) => logger.debug({ err }, 'Redis worker connection error'));
   const counters = step.counters ?? openCounters(context);
-  const worker = createRequestWorker<T>({ ...step, connection, prefix: config.redis.queuePrefix, retry: config.retry, logger, counters });
+  const worker = createRequestWorker<T>({
+    ...step,
+    connection,
+    prefix: config.redis.queuePrefix,
+    retry: config.retry,
+    retention: config.jobRetention,
+    logger,
+    counters,
+  });
   onShutdown(`${step.queue} worker`, async () => {
     await worker.close();
     connection.disconnect();

@@ -11,6 +11,7 @@ export const PROBLEM_TYPES = {
   unauthenticated: { status: 401, title: 'Unauthenticated' },
   'missing-scope': { status: 403, title: 'Forbidden' },
   'cross-origin': { status: 403, title: 'Forbidden' },
+  'read-only-queue': { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   'body-too-large': { status: 413, title: 'Body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },

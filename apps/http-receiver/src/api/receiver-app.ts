@@ -8,6 +8,7 @@ import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
 import { createAuthenticator } from '../auth/authenticate.js';
 import { requireToken } from '../auth/auth-middleware.js';
+import { FailedAuthLimit } from '../auth/failed-auth-limit.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
 import { backupRequestsRoutes } from './backup-requests-routes.js';
 import { browserSessionRoutes, redirectBrowsersToSignIn } from '../auth/browser-session.js';
@@ -48,6 +49,9 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(securityHeaders);
+  // which proxy's X-Forwarded-For/-Proto/-Host to believe: req.ip (limits per address), req.secure
+  // (the __Host- session cookie) and req.protocol/req.host (the Origin check) depend on it
+  app.set('trust proxy', deps.http.trustProxy);
 
   app.use((_req, res, next) => {
     // while shutting down, no connection is kept alive for another request: the client sends its
@@ -72,9 +76,17 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   );
   app.use(probeRoutes({ db: deps.pool, redis: deps.redis, isShuttingDown: deps.isShuttingDown, timeoutMs: 1000 }));
 
-  const authenticate = createAuthenticator(deps.pool, deps.http.jwt, deps.http.authCacheMs);
-  app.use(browserSessionRoutes(authenticate, DASHBOARD_STYLESHEET));
-  app.use(requireToken(authenticate));
+  const authenticator = createAuthenticator(deps.pool, {
+    jwt: deps.http.jwt,
+    cacheMs: deps.http.authCacheMs,
+    sessionIdleMs: deps.http.session.idleMs,
+    onLookup: metrics.countCredentialLookup,
+  });
+  const failedAuth = new FailedAuthLimit(deps.http.authFailuresPerMinute, metrics.countAuthThrottled);
+  app.use(
+    browserSessionRoutes({ db: deps.pool, authenticator, failedAuth, lifetime: deps.http.session, stylesheet: DASHBOARD_STYLESHEET }),
+  );
+  app.use(requireToken(authenticator, failedAuth));
   app.use(redirectBrowsersToSignIn);
   app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
   const admissionOf = (snapshot: HealthSnapshot | undefined) => decideAdmission(snapshot, deps.admission, Date.now());

@@ -24,7 +24,7 @@ export function signInPage({ next, error }: { next: string; error?: string | und
       <button type="submit">Sign in</button>
     </form>
     <p class="hint">Create a key with <code>npm run --silent cli -- clients create --name ops --scopes ops:read</code>.
-      The key is kept in an HttpOnly cookie for 12 hours.</p>
+      The browser gets a session (never the key) that ends after 30 minutes unused, 12 hours at most, or at sign-out.</p>
   </main>
 </body>
 </html>

@@ -1,11 +1,13 @@
 import type { Queue } from 'bullmq';
-import { requestStatistics, type Queryable } from '@linebacker/db';
+import type { Queryable, RequestCounts } from '@linebacker/db';
 import type { MessageQueue } from '@linebacker/interface-queue';
 import { queueStatistics, readCounters, type QueueStatistics, type Redis } from '@linebacker/queues';
 import type { DependencyHealth, HealthSnapshot, Pm2Section } from './health-schemas.js';
 
 export interface HealthSources {
   db: Queryable;
+  /** Request counts kept up to date from the status history (one per collecting process). */
+  requestCounts: Pick<RequestCounts, 'read'>;
   redis: Redis;
   /** The interface queues (requests, statuses, poison): their depths, and the dependency check. */
   interfaceQueues: Pick<MessageQueue, 'approximateCount' | 'name'>[];
@@ -66,7 +68,7 @@ export async function collectHealth(sources: HealthSources): Promise<HealthSnaps
     timed(() => interfaceQueueDepths(sources.interfaceQueues)),
     sources.pm2.read(),
   ]);
-  const requests = postgres.health.status === 'up' ? await requestStatistics(sources.db).catch(() => null) : null;
+  const requests = postgres.health.status === 'up' ? await sources.requestCounts.read(sources.db).catch(() => null) : null;
   const queues: Record<string, QueueStatistics> = {};
   let counters: Record<string, number> = {};
   if (redis.health.status === 'up') {

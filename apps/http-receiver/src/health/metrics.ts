@@ -13,7 +13,19 @@ import type { HealthCache } from './health-cache.js';
  * instances each scrape reaches one of them: HTTP and runtime series describe that instance (label
  * `pid`); pipeline-wide series are the same in all.
  */
-export function createMetrics(health: Pick<HealthCache, 'current'>): { router: Router; observeHttp: RequestHandler; countRefusedOverload: () => void } {
+export interface ReceiverMetrics {
+  router: Router;
+  observeHttp: RequestHandler;
+  countRefusedOverload: () => void;
+  /** A credential looked up in Postgres (a cache miss): API key, JWT subject or browser session. */
+  countCredentialLookup: (kind: CredentialKind) => void;
+  /** A caller refused with 429 before authentication (too many failures from its address). */
+  countAuthThrottled: () => void;
+}
+
+export type CredentialKind = 'api-key' | 'jwt-subject' | 'session';
+
+export function createMetrics(health: Pick<HealthCache, 'current'>): ReceiverMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pid: String(process.pid) });
   collectDefaultMetrics({ register: registry });
@@ -34,6 +46,18 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
   const refusedOverload = new Counter({
     name: 'linebacker_http_requests_refused_overload_total',
     help: 'new backup requests this process refused with 503 because the pipeline was overloaded (admission control)',
+    registers: [registry],
+  });
+
+  const credentialLookups = new Counter({
+    name: 'linebacker_auth_lookups_total',
+    help: 'credentials this process looked up in Postgres (cache misses), by kind (api-key, jwt-subject, session)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const authThrottled = new Counter({
+    name: 'linebacker_auth_throttled_total',
+    help: 'requests this process refused with 429 before authenticating them: too many failed authentications from their address',
     registers: [registry],
   });
 
@@ -127,6 +151,9 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
   pipelineCounter('linebacker_reconciliation_repairs_total', 'requests reconciliation re-added or timed out', ['repair'], (key) =>
     key.kind === 'reconcile' ? { repair: key.repair } : undefined,
   );
+  pipelineCounter('linebacker_pruned_rows_total', 'bookkeeping rows the leader deleted after their retention, by table', ['table'], (key) =>
+    key.kind === 'pruned' ? { table: key.table } : undefined,
+  );
 
   const observeHttp: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
@@ -143,5 +170,11 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): { router: R
   router.get('/metrics', requireScope('ops:read'), async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  return { router, observeHttp, countRefusedOverload: () => refusedOverload.inc() };
+  return {
+    router,
+    observeHttp,
+    countRefusedOverload: () => refusedOverload.inc(),
+    countCredentialLookup: (kind) => credentialLookups.inc({ kind }),
+    countAuthThrottled: () => authThrottled.inc(),
+  };
 }

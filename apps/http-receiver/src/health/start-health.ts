@@ -1,5 +1,5 @@
 import { createInterfaceQueues } from '@linebacker/interface-queue';
-import type { Queryable } from '@linebacker/db';
+import { RequestCounts, type Queryable } from '@linebacker/db';
 import { countersKey, type Redis, type RequestQueue } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { collectHealth } from './collect-health.js';
@@ -21,10 +21,12 @@ export function startHealth(context: AppContext, deps: HealthDeps): HealthCache 
   const pm2 = createPm2Reader(config.underPm2);
   onShutdown('pm2 connection', () => pm2.close());
   const interfaceQueues = createInterfaceQueues(config.interface);
+  const requestCounts = new RequestCounts();
   const health = startHealthCache({
     collect: () =>
       collectHealth({
         db: deps.pool,
+        requestCounts,
         redis: deps.redis,
         interfaceQueues: [interfaceQueues.requests, interfaceQueues.statuses, interfaceQueues.poison],
         queues: deps.queues,

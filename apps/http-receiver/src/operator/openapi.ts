@@ -19,6 +19,7 @@ import {
   traceHeadersSchema,
 } from '../api/api-schemas.js';
 import { SESSION_COOKIE } from '../auth/browser-session.js';
+import { sessionAuthenticates } from '../auth/auth-middleware.js';
 import {
   healthReportSchema,
   healthStartingSchema,
@@ -98,12 +99,16 @@ registry.registerComponent('securitySchemes', 'session', {
   in: 'cookie',
   name: SESSION_COOKIE,
   description:
-    'The API key, kept by a browser after POST /admin/session. Used only when there is no Authorization header; ' +
-    'a POST, PUT or DELETE with it must come from this site (Origin).',
+    'An opaque session id (lbs_…) a browser gets from POST /admin/session, stored hashed, ending after ' +
+    'LINEBACKER_SESSION_IDLE_MS unused or LINEBACKER_SESSION_MAX_MS (`__Host-lb_session` over HTTPS). Used only when there ' +
+    'is no Authorization header, and only for the operator pages and the reads they call (never an API write); ' +
+    'its scopes are `ops:read`, plus `jobs:admin` when the key had it. A queue UI action or sign-out with it needs an ' +
+    'Origin header equal to this site\'s origin.',
 });
 
-/** Either credential: the bearer token, or the browser session cookie holding it. */
-const credentials = (scopes: string[]): Record<string, string[]>[] => [{ bearer: scopes }, { session: scopes }];
+/** The bearer token, or (for the operator pages' reads) the browser session cookie too. */
+const credentials = (scopes: string[], sessionToo = true): Record<string, string[]>[] =>
+  sessionToo ? [{ bearer: scopes }, { session: scopes }] : [{ bearer: scopes }];
 
 /** An operation; `headers`: request headers it reads besides the trace headers every path accepts. */
 type Operation = Omit<RouteConfig, 'method' | 'path'> & { headers?: typeof idempotencyKeyHeaderSchema };
@@ -128,10 +133,11 @@ const open = (method: RouteConfig['method'], path: string, operation: Operation)
  */
 function authenticated(method: RouteConfig['method'], path: string, anyOf: Scope[], operation: Operation): void {
   const scopes = anyOf.map((scope) => `\`${scope}\``).join(' or ');
+  const sessionToo = sessionAuthenticates(method, path);
   route(method, path, {
     ...operation,
     description: `${operation.description}\n\n**Scope:** ${anyOf.length > 0 ? scopes : 'none (any valid token)'}.`,
-    security: anyOf.length > 0 ? anyOf.flatMap((scope) => credentials([scope])) : credentials([]),
+    security: anyOf.length > 0 ? anyOf.flatMap((scope) => credentials([scope], sessionToo)) : credentials([], sessionToo),
     responses: {
       ...operation.responses,
       '401': shared('Unauthorized'),
@@ -298,7 +304,9 @@ authenticated('get', '/dashboard', ['ops:read'], {
 authenticated('get', '/admin/queues', ['ops:read'], {
   operationId: 'queueUi',
   summary: 'Queue UI (HTML, bull-board)',
-  description: 'bull-board over the BullMQ queues; read-only unless the caller also has `jobs:admin`.',
+  description:
+    'bull-board over the BullMQ queues; read-only unless the caller also has `jobs:admin`. `status-received` is ' +
+    'read-only for everyone: any write naming it is 403.',
   tags: ['ui'],
   responses: { '200': html('the page') },
 });
@@ -316,9 +324,10 @@ open('post', '/admin/session', {
   operationId: 'signIn',
   summary: 'Start a browser session',
   description:
-    'No token: the API key comes in the body. Verifies it like a bearer token and stores it in an HttpOnly, ' +
-    `SameSite=Strict cookie \`${SESSION_COOKIE}\` for 12 hours. A browser form post (Accept: text/html) is ` +
-    'redirected to `next` (or back to the form with an error); other callers get JSON.',
+    'No token: the API key comes in the body; only a key with `ops:read` may sign in. Starts a session (an opaque ' +
+    `random id, never the key) in an HttpOnly, SameSite=Strict cookie \`${SESSION_COOKIE}\` (\`__Host-${SESSION_COOKIE}\` ` +
+    'with Secure over HTTPS). A browser form post (Accept: text/html) is redirected to `next` (or back to the form ' +
+    'with an error); other callers get JSON. Attempts and failed keys are limited per source address (429).',
   tags: ['ui'],
   request: {
     body: {
@@ -332,8 +341,9 @@ open('post', '/admin/session', {
     '303': { description: 'signed in (a browser form post): on to `next`', headers: z.object(location('the operator page')) },
     '400': shared('BadRequest'),
     '401': problem('the API key is not valid'),
-    '403': problem('a request from a page of another site'),
+    '403': problem('the key does not have `ops:read`, or a request from a page of another site'),
     '415': shared('UnsupportedMediaType'),
+    '429': problem('too many sign-in attempts or failed authentications from this address', retryAfter),
     '503': shared('ServiceUnavailable'),
   },
 });
@@ -341,12 +351,15 @@ open('post', '/admin/session', {
 open('post', '/admin/session/logout', {
   operationId: 'signOut',
   summary: 'End the browser session',
-  description: 'No token. Clears the session cookie; a browser is sent back to the sign-in page.',
+  description:
+    'No token. Ends the session on the server (the same cookie is refused afterwards) and clears the cookie; a ' +
+    'browser is sent back to the sign-in page. With a session cookie the Origin header must be this site\'s origin.',
   tags: ['ui'],
   responses: {
     '204': { description: 'signed out', headers: z.object(setSessionCookie) },
     '303': { description: 'signed out (a browser): to the sign-in page', headers: z.object(location('/admin/session')) },
-    '403': problem('a request from a page of another site'),
+    '403': problem('with a session cookie: no Origin, or a page of another site'),
+    '503': shared('ServiceUnavailable'),
   },
 });
 
@@ -363,7 +376,8 @@ export const openApiDocument = new OpenApiGeneratorV31(registry.definitions).gen
       '',
       'Every path except /livez, /readyz and the browser sign-in (/admin/session) needs `Authorization: Bearer <token>`:',
       'an API key issued by linebacker (`npm run cli -- clients create`) or, when configured, a JWT from the identity',
-      'provider; browsers send the key in the session cookie instead. Errors are RFC 9457 `application/problem+json`.',
+      'provider; browsers on the operator pages send a session cookie instead (POST /admin/session). Errors are RFC 9457',
+      '`application/problem+json`. Failed authentications are limited per source address (429 before any lookup).',
       'Every response carries the trace id in `X-Request-Id`.',
     ].join('\n'),
   },

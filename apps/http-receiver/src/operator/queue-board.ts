@@ -2,18 +2,25 @@ import type { Express, RequestHandler } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { RequestQueue } from '@linebacker/queues';
+import { QUEUES, type RequestQueue } from '@linebacker/queues';
 import { principalOf, requireScope } from '../auth/auth-middleware.js';
 import { QUEUE_UI_CONTENT_SECURITY_POLICY } from '../api/security-headers.js';
-import { validationProblem } from '../api/problem.js';
+import { Problem, validationProblem } from '../api/problem.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
-/** One bull-board over the queues, every queue in the same mode. */
+/**
+ * Queues nobody may change through the UI: a status-received job stands for a reply of the
+ * interface (SPEC §5.2: nothing in the queue UI can change what the interface said).
+ */
+const NEVER_WRITABLE: ReadonlySet<string> = new Set([QUEUES.statusReceived]);
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/** One bull-board over the queues; the never-writable ones are read-only on every board. */
 function board(queues: readonly RequestQueue[], readOnlyMode: boolean): Express {
   const serverAdapter = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode })),
+    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnlyMode || NEVER_WRITABLE.has(queue.name) })),
     serverAdapter,
     options: {
       uiConfig: {
@@ -47,10 +54,22 @@ const checkBoardQuery: RequestHandler = (req, _res, next) => {
   if (errors.length > 0) throw validationProblem(errors, 'query');
   next();
 };
+/** The decoded path segments of a request to the board (`/api/queues/<name>/…`). */
+function segmentsOf(path: string): string[] {
+  return path.split('/').map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  });
+}
 
 /**
  * The queue UI (bull-board) for scope ops:read, mounted at /admin/queues. Read-only (no retry,
- * clean, pause, add, ...: bull-board answers 405) unless the caller also holds jobs:admin.
+ * clean, pause, add, ...: bull-board answers 405) unless the caller also holds jobs:admin; every
+ * write naming a never-writable queue (status-received) is refused here for everyone, before
+ * bull-board sees it (and that queue is read-only on both boards as well).
  * bull-board's read-only mode is a property of each queue adapter, fixed when the board is made,
  * so there are two boards over the same queues and each request goes to the one its scopes allow.
  */
@@ -60,6 +79,12 @@ export function queueBoard(queues: readonly RequestQueue[]): RequestHandler[] {
   return [
     requireScope('ops:read'),
     checkBoardQuery,
+    (req, _res, next) => {
+      if (!READ_METHODS.has(req.method) && segmentsOf(req.path).some((segment) => NEVER_WRITABLE.has(segment))) {
+        throw new Problem('read-only-queue', 'the status-received queue cannot be changed through the queue UI');
+      }
+      next();
+    },
     (req, res, next) => {
       res.setHeader('Content-Security-Policy', QUEUE_UI_CONTENT_SECURITY_POLICY);
       const app = principalOf(res).scopes.has('jobs:admin') ? full : readOnly;

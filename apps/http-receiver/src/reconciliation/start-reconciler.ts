@@ -1,26 +1,22 @@
-import type { AdvisoryLeadership, Queryable } from '@linebacker/db';
-import type { PipelineCounters, RequestQueue, StatusReceivedJobData } from '@linebacker/queues';
+import type { RequestQueue, StatusReceivedJobData } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
+import { startLeaderDuty, type LeaderDeps } from '../leader-duty.js';
 import { reconcile } from './reconcile.js';
-import { startReconciliationDuty } from './reconciliation-duty.js';
 
-/** The advisory lock whose holder runs reconciliation (per database). */
+/** The advisory lock whose holder runs the leader duties: reconciliation, pruning, health collection (per database). */
 export const RECONCILIATION_LOCK_KEY = 0x6c62_7263; // "lbrc"
 
-export interface ReconcilerDeps {
-  pool: Queryable;
+export interface ReconcilerDeps extends LeaderDeps {
   created: RequestQueue;
   allowed: RequestQueue;
   statusReceived: RequestQueue<StatusReceivedJobData>;
-  counters: Pick<PipelineCounters, 'add'>;
-  /** The lock on RECONCILIATION_LOCK_KEY: only its holder reconciles. */
-  leadership: AdvisoryLeadership;
 }
 
 /** Startup recovery and periodic reconciliation, on the instance that holds the lock (SPEC §6). */
 export function startReconciler(context: AppContext, deps: ReconcilerDeps): void {
   const { config, logger, onShutdown } = context;
-  const duty = startReconciliationDuty({
+  const duty = startLeaderDuty({
+    name: 'reconciliation',
     leadership: deps.leadership,
     pass: () =>
       reconcile({

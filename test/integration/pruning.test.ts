@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPIRING_ROWS } from '@linebacker/db';
+import { countersKey, readCounters } from '@linebacker/queues';
+import { MAX_BATCHES_PER_PASS, prune } from '../../apps/http-receiver/src/pruning/prune.js';
+import { startTestReceiver } from '../support/receiver.js';
+import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
+
+// SPEC §6: tables that only grow for bookkeeping are pruned by the leader after a configurable
+// time (issue 12). Rows are dated back by hand: a retention of an hour, not a wait of one.
+
+let db: TestDatabase;
+let pool: pg.Pool;
+
+const HOUR = 3600;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+/** `n` idempotency keys saved `ageS` seconds ago; returns their keys. */
+async function insertIdempotencyKeys(n: number, ageS: number): Promise<string[]> {
+  const keys = Array.from({ length: n }, () => randomUUID());
+  await pool.query(
+    `INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, response_status, response_body, created_at)
+     SELECT 'prune-client', key, 'hash', 202, '{}', now() - make_interval(secs => $2) FROM unnest($1::text[]) AS key`,
+    [keys, ageS],
+  );
+  return keys;
+}
+
+/** `n` rejected replies recorded `ageS` seconds ago; returns their request ids. */
+async function insertRejectedReplies(n: number, ageS: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => randomUUID());
+  await pool.query(
+    `INSERT INTO rejected_replies (backup_request_id, result_type_code, reason, reply, rejected_at)
+     SELECT id, 'Succeeded', 'unknown backup request', '{}', now() - make_interval(secs => $2) FROM unnest($1::uuid[]) AS id`,
+    [ids, ageS],
+  );
+  return ids;
+}
+
+/** `n` inbox replies stored and applied `ageS` seconds ago (or not applied: `ageS` null); returns their message ids. */
+async function insertInboxReplies(n: number, ageS: number | null): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => randomUUID());
+  await pool.query(
+    `INSERT INTO reply_inbox (source_queue, message_id, reply, received_at, applied_at, outcome)
+     SELECT 'backup-statuses', id, '{}', now() - interval '30 days',
+       CASE WHEN $2::int IS NULL THEN NULL ELSE now() - make_interval(secs => $2::int) END,
+       CASE WHEN $2::int IS NULL THEN NULL ELSE 'record-backup' END
+     FROM unnest($1::text[]) AS id`,
+    [ids, ageS],
+  );
+  return ids;
+}
+
+const remainingKeys = async (keys: string[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_keys WHERE idempotency_key = ANY($1)', [keys])).rows[0]!.n;
+const remainingInboxRows = async (ids: string[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM reply_inbox WHERE message_id = ANY($1)', [ids])).rows[0]!.n;
+const remainingReplies = async (ids: string[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rejected_replies WHERE backup_request_id = ANY($1)', [ids])).rows[0]!.n;
+
+describe('pruning by the leader (SPEC §6)', () => {
+  it('deletes idempotency keys, rejected replies and applied inbox replies older than their retention, keeps younger and unapplied ones, and counts what it deleted', async () => {
+    const oldKeys = await insertIdempotencyKeys(250, 2 * HOUR);
+    const youngKeys = await insertIdempotencyKeys(20, HOUR / 2);
+    const oldReplies = await insertRejectedReplies(30, 3 * HOUR);
+    const youngReplies = await insertRejectedReplies(5, HOUR);
+    const oldInbox = await insertInboxReplies(40, 2 * HOUR);
+    const youngInbox = await insertInboxReplies(4, HOUR / 2);
+    // received a month ago and never applied: reconciliation still owes them their jobs
+    const unapplied = await insertInboxReplies(3, null);
+    const prefix = testQueuePrefix();
+    const receiver = await startTestReceiver({
+      DATABASE_URL: db.databaseUrl,
+      REDIS_URL: testRedisUrl(),
+      LINEBACKER_QUEUE_PREFIX: prefix,
+      LINEBACKER_RECOVERY_DELAY_MS: '100',
+      LINEBACKER_PRUNE_INTERVAL_MS: '200',
+      LINEBACKER_PRUNE_BATCH_SIZE: '100',
+      LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S: String(HOUR),
+      LINEBACKER_REJECTED_REPLY_RETENTION_S: String(2 * HOUR),
+      LINEBACKER_APPLIED_REPLY_RETENTION_S: String(HOUR),
+    });
+    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    try {
+      await expect.poll(() => remainingKeys(oldKeys), { timeout: 10_000 }).toBe(0);
+      await expect.poll(() => remainingReplies(oldReplies), { timeout: 10_000 }).toBe(0);
+      expect(await remainingKeys(youngKeys)).toBe(20);
+      expect(await remainingReplies(youngReplies)).toBe(5);
+      await expect.poll(() => remainingInboxRows(oldInbox), { timeout: 10_000 }).toBe(0);
+      expect(await remainingInboxRows(youngInbox)).toBe(4);
+      expect(await remainingInboxRows(unapplied)).toBe(3);
+      // what the pipeline counters (and /metrics' linebacker_pruned_rows_total) say
+      await expect
+        .poll(async () => readCounters(redis, countersKey(prefix)), { timeout: 5000 })
+        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40 });
+    } finally {
+      await receiver.close();
+      redis.disconnect();
+    }
+  });
+
+  it('deletes in batches, at most MAX_BATCHES_PER_PASS per table in a pass, and goes on at the next pass', async () => {
+    await insertIdempotencyKeys(250, 2 * HOUR);
+    const warnings: unknown[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const keys = EXPIRING_ROWS.filter((rows) => rows.table === 'idempotency_keys');
+    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR, expiredSessions: HOUR }, batchSize: 10, log, tables: keys });
+    expect(await pass()).toEqual({ idempotency_keys: 10 * MAX_BATCHES_PER_PASS });
+    expect(warnings).toEqual([expect.objectContaining({ table: 'idempotency_keys', deleted: 10 * MAX_BATCHES_PER_PASS, msg: expect.stringMatching(/behind/) })]);
+    expect(await pass()).toEqual({ idempotency_keys: 250 - 10 * MAX_BATCHES_PER_PASS });
+    expect(await pass()).toEqual({ idempotency_keys: 0 });
+  });
+});
