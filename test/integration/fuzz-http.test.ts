@@ -27,7 +27,16 @@ let writer: TestApiClient;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  receiver = await startTestReceiver({ DATABASE_URL: db.databaseUrl, REDIS_URL: testRedisUrl(), LINEBACKER_QUEUE_PREFIX: testQueuePrefix() });
+  receiver = await startTestReceiver({
+    DATABASE_URL: db.databaseUrl,
+    REDIS_URL: testRedisUrl(),
+    LINEBACKER_QUEUE_PREFIX: testQueuePrefix(),
+    // every case comes from one address and one of two clients: with the default limits, after 30
+    // failed authentications a third of the cases were answered 429 before reaching a route (the
+    // limits have their own tests in auth.test.ts); here they must let the cases through
+    LINEBACKER_AUTH_FAILURES_PER_MINUTE: '1000000',
+    LINEBACKER_RATE_LIMIT_PER_MINUTE: '1000000',
+  });
   everything = await createTestApiClient(db.databaseUrl, [...SCOPES], 'everything');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
   const job = { storagePathName: 'vault/fuzz', backupProviderCode: 'Local', daysToKeep: 7 };
@@ -54,6 +63,8 @@ const segment = fc.oneof(
   anyText.map((text) => encodeURIComponent(text.replace(/[\ud800-\udfff]/g, 'x'))),
 );
 const path = fc.oneof(
+  // the accept route most of all, so that the 202 path is fuzzed too
+  { weight: 4, arbitrary: fc.constant('/api/v1/backup-requests') },
   fc.constantFrom('/api/v1/backup-requests', '/api/v1/backup-jobs', '/healthz', '/metrics', '/openapi.json', '/livez', '/readyz'),
   fc.constantFrom('/dashboard', '/admin/queues', '/admin/queues/api/queues', '/admin/session', '/admin/session/logout', '/'),
   segment.map((id) => `/api/v1/backup-requests/${id}`),
@@ -94,7 +105,7 @@ const backupJobBody = fc.record(
 );
 const body = fc.oneof(
   fc.constant(undefined),
-  backupRequestBody.map((json) => JSON.stringify(json)),
+  { weight: 4, arbitrary: backupRequestBody.map((json) => JSON.stringify(json)) },
   backupJobBody.map((json) => JSON.stringify(json)),
   fc.record({ apiKey: fc.oneof(anyText, fc.constant('lbk_')) }).map((json) => JSON.stringify(json)),
   anyJson.map((json) => JSON.stringify(json) ?? 'null'),
@@ -119,7 +130,7 @@ const authorization = fc.oneof(
   headerText.map((value) => ({ kind: 'raw' as const, value })),
   token.map((value) => ({ kind: 'cookie' as const, value })),
 );
-const headers = fc.record(
+const someHeaders = fc.record(
   {
     'content-type': fc.oneof(
       { weight: 4, arbitrary: fc.constant('application/json') },
@@ -136,7 +147,9 @@ const headers = fc.record(
   },
   { requiredKeys: ['content-type'] },
 );
-const method = fc.constantFrom('GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
+/** Often only what a well-behaved client sends: each odd header on its own mostly makes a 400. */
+const headers = fc.oneof({ weight: 2, arbitrary: fc.constant({ 'content-type': 'application/json' }) }, someHeaders);
+const method = fc.constantFrom('GET', 'GET', 'POST', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
 
 // ---- the property ----------------------------------------------------------------------------
 
@@ -176,6 +189,8 @@ describe('fuzz: the HTTP API', () => {
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
     expect((await call(receiver.url, 'GET', '/livez')).status).toBe(200);
+    // the accept path was reached, not only the refusals in front of it
+    if (RUNS >= 1000) expect(statuses.get(202) ?? 0).toBeGreaterThan(0);
     const figures = [...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}: ${count}`).join(', ');
     console.log(`[fuzz] HTTP: ${RUNS} cases, ${notSendable} not sendable by the client; answers ${figures}; 0 with 5xx`);
   }, 1_800_000);
