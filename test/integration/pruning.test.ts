@@ -63,6 +63,21 @@ async function insertInboxReplies(n: number, ageS: number | null): Promise<strin
   return ids;
 }
 
+/** `n` browser sessions that expired `ageS` seconds ago (negative: that still run); returns their hashes. */
+async function insertSessions(n: number, ageS: number): Promise<string[]> {
+  const hashes = Array.from({ length: n }, () => randomUUID());
+  await pool.query(`INSERT INTO api_clients (client_id, name, scopes) VALUES ('prune-client', 'prune', '{ops:read}') ON CONFLICT DO NOTHING`);
+  await pool.query(
+    `INSERT INTO browser_sessions (session_hash, client_id, scopes, idle_expires_at, expires_at)
+     SELECT hash, 'prune-client', '{ops:read}', now() - make_interval(secs => $2), now() - make_interval(secs => $2)
+     FROM unnest($1::text[]) AS hash`,
+    [hashes, ageS],
+  );
+  return hashes;
+}
+const remainingSessions = async (hashes: string[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM browser_sessions WHERE session_hash = ANY($1)', [hashes])).rows[0]!.n;
+
 const remainingKeys = async (keys: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_keys WHERE idempotency_key = ANY($1)', [keys])).rows[0]!.n;
 const remainingInboxRows = async (ids: string[]) =>
@@ -71,7 +86,7 @@ const remainingReplies = async (ids: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rejected_replies WHERE backup_request_id = ANY($1)', [ids])).rows[0]!.n;
 
 describe('pruning by the leader (SPEC §6)', () => {
-  it('deletes idempotency keys, rejected replies and applied inbox replies older than their retention, keeps younger and unapplied ones, and counts what it deleted', async () => {
+  it('deletes idempotency keys, rejected replies, applied inbox replies and expired browser sessions older than their retention, keeps younger, unapplied and live ones, and counts what it deleted', async () => {
     const oldKeys = await insertIdempotencyKeys(250, 2 * HOUR);
     const youngKeys = await insertIdempotencyKeys(20, HOUR / 2);
     const oldReplies = await insertRejectedReplies(30, 3 * HOUR);
@@ -80,6 +95,9 @@ describe('pruning by the leader (SPEC §6)', () => {
     const youngInbox = await insertInboxReplies(4, HOUR / 2);
     // received a month ago and never applied: reconciliation still owes them their jobs
     const unapplied = await insertInboxReplies(3, null);
+    const oldSessions = await insertSessions(6, 2 * HOUR);
+    const recentSessions = await insertSessions(2, HOUR / 2);
+    const liveSessions = await insertSessions(2, -HOUR);
     const prefix = testQueuePrefix();
     const receiver = await startTestReceiver({
       DATABASE_URL: db.databaseUrl,
@@ -91,6 +109,7 @@ describe('pruning by the leader (SPEC §6)', () => {
       LINEBACKER_IDEMPOTENCY_KEY_RETENTION_S: String(HOUR),
       LINEBACKER_REJECTED_REPLY_RETENTION_S: String(2 * HOUR),
       LINEBACKER_APPLIED_REPLY_RETENTION_S: String(HOUR),
+      LINEBACKER_EXPIRED_SESSION_RETENTION_S: String(HOUR),
     });
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     try {
@@ -101,10 +120,12 @@ describe('pruning by the leader (SPEC §6)', () => {
       await expect.poll(() => remainingInboxRows(oldInbox), { timeout: 10_000 }).toBe(0);
       expect(await remainingInboxRows(youngInbox)).toBe(4);
       expect(await remainingInboxRows(unapplied)).toBe(3);
+      await expect.poll(() => remainingSessions(oldSessions), { timeout: 10_000 }).toBe(0);
+      expect(await remainingSessions([...recentSessions, ...liveSessions])).toBe(4);
       // what the pipeline counters (and /metrics' linebacker_pruned_rows_total) say
       await expect
         .poll(async () => readCounters(redis, countersKey(prefix)), { timeout: 5000 })
-        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40 });
+        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40, 'pruned:browser_sessions': 6 });
     } finally {
       await receiver.close();
       redis.disconnect();
