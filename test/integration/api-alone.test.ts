@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openPool } from '@linebacker/db';
-import { QUEUES, createProducerConnection, createRequestQueue, type Redis } from '@linebacker/queues';
+import { QUEUES, createProducerConnection, createRequestQueue, type RedisClient } from '@linebacker/queues';
 import { startApi } from '../../apps/http-receiver/src/api/start-api.js';
 import { RECONCILIATION_LOCK_KEY } from '../../apps/http-receiver/src/reconciliation/start-reconciler.js';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
@@ -14,7 +14,7 @@ import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } 
 
 let db: TestDatabase;
 let admin: pg.Pool;
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 let url: string;
 let close: () => Promise<void>;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   const app = testAppContext({ DATABASE_URL: db.databaseUrl, REDIS_URL: testRedisUrl(), LINEBACKER_QUEUE_PREFIX: prefix });
   close = app.close;
   const pool = openPool(app.context, 'http-receiver');
-  redis = createProducerConnection(testRedisUrl(), 'api-alone-test');
+  redis = createProducerConnection(app.context.config.redis, 'api-alone-test');
   app.context.onShutdown('redis', () => redis.disconnect());
   const createdQueue = createRequestQueue(QUEUES.created, redis, prefix, () => {});
   app.context.onShutdown('created queue', () => createdQueue.close());

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@linebacker/config';
 import type { Pool } from '@linebacker/db';
 import { DependencyUnavailableError, type StatusReply } from '@linebacker/domain';
 import { createInterfaceQueues, type InterfaceQueues, type PoisonRecord, type ReceivedMessage } from '@linebacker/interface-queue';
@@ -11,7 +12,7 @@ import {
   createRequestQueue,
   statusReceivedJobId,
   waitUntilReady,
-  type Redis,
+  type RedisClient,
   type RequestQueue,
   type StatusReceivedJobData,
 } from '@linebacker/queues';
@@ -60,8 +61,8 @@ async function interfaceQueues(): Promise<InterfaceQueues> {
 }
 
 /** The `status-received` queue under a prefix of its own, on a producer connection as the app uses. */
-async function statusReceivedQueue(redisUrl = testRedisUrl()): Promise<{ queue: RequestQueue<StatusReceivedJobData>; connection: Redis }> {
-  const connection = createProducerConnection(redisUrl, 'external-queue-receiver-test');
+async function statusReceivedQueue(redisUrl = testRedisUrl()): Promise<{ queue: RequestQueue<StatusReceivedJobData>; connection: RedisClient }> {
+  const connection = createProducerConnection(loadConfig({ REDIS_URL: redisUrl }).redis, 'external-queue-receiver-test');
   connection.on('error', () => {});
   const queue = createRequestQueue<StatusReceivedJobData>(QUEUES.statusReceived, connection, testQueuePrefix(), () => {});
   cleanups.push(async () => {
@@ -75,7 +76,7 @@ async function statusReceivedQueue(redisUrl = testRedisUrl()): Promise<{ queue: 
 interface Setup {
   queues: InterfaceQueues;
   statusReceived: RequestQueue<StatusReceivedJobData>;
-  connection: Redis;
+  connection: RedisClient;
   /** libs/db's pool, behind a proxy of its own (cut it for a Postgres outage). */
   pool: Pool;
   postgres: TcpProxy;

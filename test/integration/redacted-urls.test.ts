@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@linebacker/config';
 import { prepareDatabase } from '@linebacker/db';
 import { warnAboutRedis } from '../../apps/cli/src/start-pipeline.js';
 import { freePort } from '../support/free-port.js';
@@ -28,7 +29,7 @@ describe('npm start prints no password', () => {
   it('REDIS_URL: the warning when Redis does not answer', async () => {
     const lines: string[] = [];
     const port = await freePort();
-    await warnAboutRedis(`redis://default:${SECRET}@127.0.0.1:${port}`, (line) => lines.push(line));
+    await warnAboutRedis(loadConfig({ REDIS_URL: `redis://default:${SECRET}@127.0.0.1:${port}` }).redis, (line) => lines.push(line));
     expect(lines).toEqual([expect.stringContaining(`Redis at redis://default:***@127.0.0.1:${port} does not answer`)]);
     expect(lines.join('\n')).not.toContain(SECRET);
   });

@@ -1,4 +1,4 @@
-import { redactUrl, type Config } from '@linebacker/config';
+import type { Config, RedisConfig } from '@linebacker/config';
 import { prepareDatabase } from '@linebacker/db';
 import { createProducerConnection, evictionPolicyProblem, waitUntilReady } from '@linebacker/queues';
 import { ECOSYSTEM_FILE, pipelineAppNames } from './pipeline-apps.js';
@@ -7,16 +7,16 @@ import { pm2Client } from './pm2-client.js';
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Warns (on stderr) when Redis does not answer or may evict; the URL is printed without its password. */
-export async function warnAboutRedis(url: string, warn: (message: string) => void = log): Promise<void> {
-  const redis = createProducerConnection(url, 'linebacker:cli');
+/** Warns (on stderr) when Redis does not answer or may evict; where Redis is is printed without credentials. */
+export async function warnAboutRedis(config: RedisConfig, warn: (message: string) => void = log): Promise<void> {
+  const redis = createProducerConnection(config, 'linebacker:cli');
   redis.on('error', () => {});
   try {
     if (await waitUntilReady(redis, 3000)) {
       const problem = await evictionPolicyProblem(redis);
       if (problem) warn(`WARNING: ${problem}`);
     } else {
-      warn(`WARNING: Redis at ${redactUrl(url)} does not answer; requests are accepted but wait in Postgres until it does`);
+      warn(`WARNING: ${config.location} does not answer; requests are accepted but wait in Postgres until it does`);
     }
   } finally {
     redis.disconnect();
@@ -56,7 +56,7 @@ async function waitUntilLive(url: string, timeoutMs: number): Promise<void> {
 export async function startPipeline(config: Config): Promise<void> {
   const applied = await prepareDatabase(config.database.url, log);
   log(`database ready (${applied.length} migration(s) applied)`);
-  await warnAboutRedis(config.redis.url);
+  await warnAboutRedis(config.redis);
 
   const names = pipelineAppNames();
   await pm2Client.connect();

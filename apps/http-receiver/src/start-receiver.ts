@@ -26,7 +26,7 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   const { config, logger, onShutdown } = context;
   const pool = openPool(context, 'http-receiver');
 
-  const redis = createProducerConnection(config.redis.url, 'linebacker:http-receiver');
+  const redis = createProducerConnection(config.redis, 'linebacker:http-receiver');
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
   void waitUntilReady(redis, 5000).then(async (ready) => {

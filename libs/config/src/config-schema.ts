@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { HOST_PORT_LIST, redisConfig, redisUrlProblem, splitRedisUrl } from './redis-settings.js';
 
 // 0 asks the OS for a free port (tests)
 const port = z.coerce.number().int().min(0).max(65535);
@@ -30,7 +31,20 @@ export const envSchema = z
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .superRefine((url, ctx) => {
+        const problem = redisUrlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .default('redis://127.0.0.1:6379'),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    LINEBACKER_REDIS_SENTINELS: z.string().regex(HOST_PORT_LIST, 'must be host:port pairs separated by commas').optional(),
+    LINEBACKER_REDIS_SENTINEL_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, "_", "." or "-"')
+      .default('mymaster'),
+    LINEBACKER_REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+    LINEBACKER_REDIS_CLUSTER_NODES: z.string().regex(HOST_PORT_LIST, 'must be host:port pairs separated by commas').optional(),
     LINEBACKER_QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, "_", "." or "-"')
@@ -123,6 +137,7 @@ export const envSchema = z
     LINEBACKER_RETRY_MAX_AGE_MS: positiveInt.default(24 * 3600 * 1000),
   })
   .superRefine((env, ctx) => {
+    redisProblems(env, ctx);
     const jwt = [env.LINEBACKER_JWT_ISSUER, env.LINEBACKER_JWT_AUDIENCE, env.LINEBACKER_JWT_JWKS_URL];
     const given = jwt.filter((value) => value !== undefined).length;
     if (given !== 0 && given !== jwt.length) {
@@ -145,6 +160,32 @@ export const envSchema = z
   });
 
 type Env = z.output<typeof envSchema>;
+
+/** The Redis settings that only make sense together (SPEC §9: one way to reach Redis at a time). */
+function redisProblems(
+  env: Pick<Env, 'REDIS_URL' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'LINEBACKER_REDIS_SENTINELS' | 'LINEBACKER_REDIS_CLUSTER_NODES'>,
+  ctx: z.RefinementCtx,
+): void {
+  if (env.LINEBACKER_REDIS_SENTINELS !== undefined && env.LINEBACKER_REDIS_CLUSTER_NODES !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LINEBACKER_REDIS_CLUSTER_NODES'],
+      message: 'set LINEBACKER_REDIS_SENTINELS (Redis Sentinel) or LINEBACKER_REDIS_CLUSTER_NODES (Redis Cluster), not both',
+    });
+  }
+  if (redisUrlProblem(env.REDIS_URL)) return; // reported on REDIS_URL itself
+  const fromUrl = splitRedisUrl(env.REDIS_URL);
+  if ((env.REDIS_USERNAME ?? fromUrl.username) !== undefined && (env.REDIS_PASSWORD ?? fromUrl.password) === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.REDIS_USERNAME !== undefined ? 'REDIS_USERNAME' : 'REDIS_URL'],
+      message: 'a Redis username needs a password (REDIS_PASSWORD, or redis://user:password@… in REDIS_URL)',
+    });
+  }
+  if (env.LINEBACKER_REDIS_CLUSTER_NODES !== undefined && fromUrl.db !== 0) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: `a Redis Cluster has only database 0, not ${fromUrl.db}` });
+  }
+}
 
 /**
  * Where the embedded Azurite keeps its data: on tmpfs (/dev/shm) when the machine has it. Azurite
@@ -185,7 +226,16 @@ function toConfig(e: Env) {
       poolSize: e.LINEBACKER_DB_POOL_SIZE,
       connectTimeoutMs: e.LINEBACKER_DB_CONNECT_TIMEOUT_MS,
     },
-    redis: { url: e.REDIS_URL, queuePrefix: e.LINEBACKER_QUEUE_PREFIX },
+    redis: redisConfig({
+      url: e.REDIS_URL,
+      username: e.REDIS_USERNAME,
+      password: e.REDIS_PASSWORD,
+      sentinels: e.LINEBACKER_REDIS_SENTINELS,
+      sentinelName: e.LINEBACKER_REDIS_SENTINEL_NAME,
+      sentinelPassword: e.LINEBACKER_REDIS_SENTINEL_PASSWORD,
+      clusterNodes: e.LINEBACKER_REDIS_CLUSTER_NODES,
+      queuePrefix: e.LINEBACKER_QUEUE_PREFIX,
+    }),
     http: {
       host: e.LINEBACKER_HTTP_HOST,
       port: e.LINEBACKER_HTTP_PORT,

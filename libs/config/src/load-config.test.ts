@@ -5,7 +5,13 @@ describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
     expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/linebacker');
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', queuePrefix: 'linebacker' });
+    expect(config.redis).toEqual({
+      topology: { kind: 'standalone', url: 'redis://127.0.0.1:6379' },
+      db: 0,
+      tls: false,
+      queuePrefix: 'linebacker',
+      location: 'Redis at redis://127.0.0.1:6379',
+    });
     expect(config.http.port).toBe(3000);
     expect(config.http.instances).toBe(1);
     expect(config.http.jwt).toBeUndefined();

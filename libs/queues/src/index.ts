@@ -7,7 +7,15 @@ export {
   type RequestJobData,
   type StatusReceivedJobData,
 } from './payloads.js';
-export { createProducerConnection, createWorkerConnection, waitUntilReady, type Redis } from './redis-connection.js';
+export {
+  clientRecipe,
+  createProducerConnection,
+  createRedisConnection,
+  createWorkerConnection,
+  waitUntilReady,
+  type ConnectionRole,
+  type RedisClient,
+} from './redis-connection.js';
 export { createRequestQueue, addRequestJob, type RequestQueue } from './request-queue.js';
 export { evictionPolicyProblem } from './eviction-policy.js';
 export { classifyFailure, retryDecision, type FailureKind, type RetryDecision } from './retry-policy.js';

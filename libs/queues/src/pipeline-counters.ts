@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { counterField, type CounterKey } from './counter-keys.js';
 
 /** The Redis hash where every process adds its pipeline counters (read back by /healthz, /metrics). */
@@ -15,7 +15,7 @@ export class PipelineCounters {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     flushMs = 1000,
   ) {
@@ -53,7 +53,7 @@ export class PipelineCounters {
 }
 
 /** Reads every counter (one HGETALL). */
-export async function readCounters(redis: Redis, key: string): Promise<Record<string, number>> {
+export async function readCounters(redis: RedisClient, key: string): Promise<Record<string, number>> {
   const raw = await redis.hgetall(key);
   return Object.fromEntries(Object.entries(raw).map(([field, value]) => [field, Number(value)]));
 }

@@ -9,6 +9,10 @@ describe('toRedisError', () => {
     new Error("Stream isn't writeable and enableOfflineQueue options is false"),
     Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' }),
     new Error('LOADING Redis is loading the dataset in memory'),
+    new Error("READONLY You can't write against a read only replica."),
+    new Error("Cluster isn't ready and enableOfflineQueue options is false"),
+    new Error('CLUSTERDOWN The cluster is down'),
+    new Error('All sentinels are unreachable. Retrying from scratch after 200ms.'),
   ])('makes Redis unavailable of %s', (err) => {
     const translated = toRedisError(err);
     expect(translated).toBeInstanceOf(DependencyUnavailableError);

@@ -9,6 +9,12 @@ const UNAVAILABLE_MESSAGES = [
   'READONLY',
   'CLUSTERDOWN',
   'MASTERDOWN',
+  'TRYAGAIN',
+  // ioredis Cluster while it has no usable node map, and through Sentinel while none answers
+  "Cluster isn't ready",
+  'None of startup nodes is available',
+  'Failed to refresh slots cache',
+  'All sentinels are unreachable',
 ];
 
 function isRedisUnavailable(err: object): boolean {

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { withTimeout } from '@linebacker/runtime';
 import type { QueueName } from './queue-names.js';
 import type { RequestJobData } from './payloads.js';
@@ -9,7 +9,7 @@ export type RequestQueue<T extends RequestJobData = RequestJobData> = Queue<T>;
 
 export function createRequestQueue<T extends RequestJobData = RequestJobData>(
   name: QueueName,
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   onError: (err: Error) => void,
 ): RequestQueue<T> {
@@ -36,7 +36,7 @@ export function createRequestQueue<T extends RequestJobData = RequestJobData>(
  */
 export async function addRequestJob(
   queue: RequestQueue,
-  connection: Redis,
+  connection: RedisClient,
   data: RequestJobData,
   timeoutMs: number,
 ): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '@linebacker/domain';
 import type { JobRetentionConfig, RetryConfig } from '@linebacker/config';
@@ -14,7 +14,7 @@ export type StepOutcome = 'done' | 'no-op';
 
 export interface RequestWorkerOptions<T extends RequestJobData> {
   queue: QueueName;
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   retry: RetryConfig;

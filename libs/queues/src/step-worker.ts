@@ -21,7 +21,7 @@ export async function startStepWorker<T extends RequestJobData>(
   step: StepOptions<T>,
 ): Promise<Worker<T>> {
   const { config, logger, onShutdown } = context;
-  const connection = createWorkerConnection(config.redis.url, `linebacker:${step.queue}:worker`);
+  const connection = createWorkerConnection(config.redis, `linebacker:${step.queue}:worker`);
   connection.on('error', (err) => logger.debug({ err }, 'Redis worker connection error'));
   const counters = step.counters ?? openCounters(context);
   const worker = createRequestWorker<T>({
@@ -43,7 +43,7 @@ export async function startStepWorker<T extends RequestJobData>(
 
 /** The app's pipeline counters, on a connection of their own, flushed once more at shutdown. */
 export function openCounters({ config, logger, onShutdown }: AppContext): PipelineCounters {
-  const connection = createProducerConnection(config.redis.url, 'linebacker:counters');
+  const connection = createProducerConnection(config.redis, 'linebacker:counters');
   connection.on('error', (err) => logger.debug({ err }, 'Redis counters connection error'));
   const counters = new PipelineCounters(connection, countersKey(config.redis.queuePrefix));
   onShutdown('pipeline counters', async () => {
@@ -58,7 +58,7 @@ export function openProducerQueue<T extends RequestJobData>(
   { config, logger, onShutdown }: AppContext,
   name: QueueName,
 ): RequestQueue<T> {
-  const connection = createProducerConnection(config.redis.url, `linebacker:${name}:producer`);
+  const connection = createProducerConnection(config.redis, `linebacker:${name}:producer`);
   connection.on('error', (err) => logger.debug({ err }, 'Redis producer connection error'));
   const queue = createRequestQueue<T>(name, connection, config.redis.queuePrefix, (err) =>
     logger.debug({ err, queue: name }, 'queue error'),

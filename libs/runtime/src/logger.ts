@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { serializeError } from './error-serializer.js';
 
 export type { Logger };
 
@@ -21,6 +22,7 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       // credentials never reach the logs
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      serializers: { err: serializeError },
     },
     destination,
   );

@@ -9,14 +9,14 @@ import {
   type StoredResponse,
 } from '@linebacker/db';
 import { validateBackupRequestInput, type BackupRequestInput } from '@linebacker/domain';
-import { addRequestJob, requestJobData, type Redis, type RequestQueue } from '@linebacker/queues';
+import { addRequestJob, requestJobData, type RedisClient, type RequestQueue } from '@linebacker/queues';
 import { IDEMPOTENCY_KEY } from './api-schemas.js';
 import { Problem, validationProblem } from './problem.js';
 import { requestRepresentation } from './representation.js';
 
 export interface AcceptDeps {
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   createdQueue: RequestQueue;
   enqueueTimeoutMs: number;
   logger: Logger;

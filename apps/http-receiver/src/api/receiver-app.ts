@@ -3,7 +3,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '@linebacker/config';
 import type { Pool } from '@linebacker/db';
-import type { Redis, RequestQueue } from '@linebacker/queues';
+import type { RedisClient, RequestQueue } from '@linebacker/queues';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
 import { createAuthenticator } from '../auth/authenticate.js';
@@ -27,7 +27,7 @@ import { securityHeaders } from './security-headers.js';
 
 export interface ReceiverDeps {
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   createdQueue: RequestQueue;
   /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
   queues: readonly RequestQueue[];

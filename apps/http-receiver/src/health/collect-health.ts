@@ -1,14 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { Queryable, RequestCounts } from '@linebacker/db';
 import type { MessageQueue } from '@linebacker/interface-queue';
-import { queueStatistics, readCounters, type QueueStatistics, type Redis } from '@linebacker/queues';
+import { queueStatistics, readCounters, type QueueStatistics, type RedisClient } from '@linebacker/queues';
 import type { DependencyHealth, HealthSnapshot, Pm2Section } from './health-schemas.js';
 
 export interface HealthSources {
   db: Queryable;
   /** Request counts kept up to date from the status history (one per collecting process). */
   requestCounts: Pick<RequestCounts, 'read'>;
-  redis: Redis;
+  redis: RedisClient;
   /** The interface queues (requests, statuses, poison): their depths, and the dependency check. */
   interfaceQueues: Pick<MessageQueue, 'approximateCount' | 'name'>[];
   queues: Queue[];

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Redis } from '@linebacker/queues';
+import type { RedisClient } from '@linebacker/queues';
 import { startPeriodicTask } from '@linebacker/runtime';
 import type { HealthSnapshot } from './health-schemas.js';
 
@@ -19,7 +19,7 @@ export interface HealthCache {
  */
 export function startHealthCache(options: {
   collect: () => Promise<HealthSnapshot>;
-  redis: Redis;
+  redis: RedisClient;
   key: string;
   isLeader: () => boolean;
   refreshMs: number;

@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import type { Queryable } from '@linebacker/db';
-import type { Redis } from '@linebacker/queues';
+import type { RedisClient } from '@linebacker/queues';
 import { withTimeout } from '@linebacker/runtime';
 import type { Liveness, Readiness } from './health-schemas.js';
 
 export interface ProbeDeps {
   db: Queryable;
-  redis: Redis;
+  redis: RedisClient;
   isShuttingDown: () => boolean;
   timeoutMs: number;
 }

@@ -1,6 +1,6 @@
 import { createInterfaceQueues } from '@linebacker/interface-queue';
 import { RequestCounts, type Queryable } from '@linebacker/db';
-import { countersKey, type Redis, type RequestQueue } from '@linebacker/queues';
+import { countersKey, type RedisClient, type RequestQueue } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { collectHealth } from './collect-health.js';
 import { startHealthCache, type HealthCache } from './health-cache.js';
@@ -8,7 +8,7 @@ import { createPm2Reader } from './pm2-processes.js';
 
 export interface HealthDeps {
   pool: Queryable;
-  redis: Redis;
+  redis: RedisClient;
   /** Every BullMQ queue of the pipeline. */
   queues: RequestQueue[];
   /** Whether this process collects the snapshot for every receiver (the reconciliation leader). */
