@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /*
- * Four projects: `vitest run --project unit|integration|e2e|chaos`, or all of them with `vitest run`.
+ * Six projects: `vitest run --project unit|integration|e2e|bench|chaos|redis-ha`, or all of them with `vitest run`.
  * Tests run against the TypeScript sources of the libs (the alias below), not their dist output;
  * libs/db still finds libs/db/migrations because migrate.ts resolves it relative to its own file.
  *
@@ -83,6 +83,21 @@ export default defineConfig({
           fileParallelism: false,
           // after the other projects, not beside them: its timing must not compete with theirs
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // SPEC §9: the pipeline through Redis Sentinel (a failover under load) and on a Redis
+          // Cluster, on real redis-server processes. LINEBACKER_REDIS_HA=short (default, part of
+          // `npm test`) or full (`npm run test:redis-ha`).
+          name: 'redis-ha',
+          include: ['test/redis-ha/**/*.test.ts'],
+          globalSetup,
+          testTimeout: 15 * 60_000,
+          hookTimeout: 5 * 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 4 },
         },
       },
     ],

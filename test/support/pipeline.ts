@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,4 +131,11 @@ export async function simulatorDuplicateWarnings(pipeline: PipelineEnv): Promise
     .filter((line) => line.includes('duplicate backup request'))
     .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { backupRequestId: string; times: number; time: string | number })
     .map((entry) => ({ backupRequestId: entry.backupRequestId, times: entry.times, at: new Date(entry.time).getTime() }));
+}
+
+/** Everything this pipeline's PM2 wrote: the daemon's log and every app's out and error logs. */
+export async function pm2LogText(pipeline: PipelineEnv): Promise<string> {
+  const logs = join(pipeline.pm2Home, 'logs');
+  const files = [join(pipeline.pm2Home, 'pm2.log'), ...(await readdir(logs)).map((name) => join(logs, name))];
+  return (await Promise.all(files.map((file) => readFile(file, 'utf8').catch(() => '')))).join('\n');
 }

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { onProcessExit, waitFor } from './exit-hooks.js';
 import { freePort } from './free-port.js';
+import { serverArgs, startRedisServer } from './redis-server.js';
 
 /*
  * Private Redis and Postgres servers for tests that break them on purpose (the chaos suite):
@@ -17,38 +19,8 @@ import { freePort } from './free-port.js';
  */
 
 const run = promisify(execFile);
-const REDIS_SERVER = '/usr/bin/redis-server';
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const PG_OS_USER = 'postgres';
-
-/** Cleanups that must run even when the test process exits without its afterAll. */
-const exitHooks = new Set<() => void>();
-let exitHookInstalled = false;
-function onProcessExit(hook: () => void): () => void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const h of exitHooks) {
-        try {
-          h();
-        } catch {
-          // best effort at exit
-        }
-      }
-    });
-  }
-  exitHooks.add(hook);
-  return () => exitHooks.delete(hook);
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Redis
@@ -66,48 +38,11 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } finally {
-    redis.disconnect();
-  }
-}
-
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'lb-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-
-  const start = async (): Promise<void> => {
-    if (child) throw new Error('private Redis is already running');
-    const spawned = spawn(
-      REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--dir', dir, '--logfile', join(dir, 'redis.log')],
-      { stdio: 'ignore' },
-    );
-    child = spawned;
-    spawned.once('exit', () => {
-      if (child === spawned) child = undefined;
-    });
-    await waitFor(`private Redis on ${port}`, () => redisAnswers(url), 10_000);
-  };
-
-  const stop = async (): Promise<void> => {
-    const running = child;
-    if (!running) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
-    child = undefined;
-  };
-
-  const unhook = onProcessExit(() => child?.kill('SIGKILL'));
-  await start();
+  const server = await startRedisServer(port, serverArgs(port, dir));
 
   return {
     url,
@@ -121,11 +56,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         redis.disconnect();
       }
     },
-    stop,
-    start,
+    stop: () => server.kill(),
+    start: () => server.start(),
     async destroy() {
-      await stop();
-      unhook();
+      await server.kill();
       await rm(dir, { recursive: true, force: true });
     },
   };
