@@ -19,7 +19,10 @@ export interface TestReceiver {
  * An app context as runApp gives one (config, logger, shutdown), with the given environment on
  * top of quiet defaults (a free port on loopback). Set LINEBACKER_TEST_LOG=debug to see its logs.
  */
-export function testAppContext(env: Record<string, string>): { context: AppContext; close: () => Promise<void> } {
+export function testAppContext(
+  env: Record<string, string>,
+  options: { logDestination?: NodeJS.WritableStream } = {},
+): { context: AppContext; close: () => Promise<void> } {
   const config = loadConfig({
     LINEBACKER_HTTP_HOST: '127.0.0.1',
     LINEBACKER_HTTP_PORT: '0',
@@ -27,7 +30,7 @@ export function testAppContext(env: Record<string, string>): { context: AppConte
     LINEBACKER_DB_CONNECT_TIMEOUT_MS: '1000',
     ...env,
   });
-  const logger = createLogger('http-receiver', config.logLevel);
+  const logger = createLogger('http-receiver', config.logLevel, { destination: options.logDestination });
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
   return {
     context: {
@@ -41,8 +44,8 @@ export function testAppContext(env: Record<string, string>): { context: AppConte
 }
 
 /** Runs the real http-receiver wiring (start-receiver.ts) in this process on a free port. */
-export async function startTestReceiver(env: Record<string, string>): Promise<TestReceiver> {
-  const { context, close } = testAppContext(env);
+export async function startTestReceiver(env: Record<string, string>, options: { logDestination?: NodeJS.WritableStream } = {}): Promise<TestReceiver> {
+  const { context, close } = testAppContext(env, options);
   const { port, app } = await startReceiver(context);
   return { url: `http://127.0.0.1:${port}`, config: context.config, app, close };
 }
