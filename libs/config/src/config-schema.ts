@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { HOST_PORT_LIST, redisConfig, redisUrlProblem, splitRedisUrl } from './redis-settings.js';
+import { HOST_PORT_LIST, parseHostPortList, redisConfig, redisUrlProblem, splitRedisUrl } from './redis-settings.js';
 
 // 0 asks the OS for a free port (tests)
 const port = z.coerce.number().int().min(0).max(65535);
@@ -172,6 +172,12 @@ function redisProblems(
       path: ['LINEBACKER_REDIS_CLUSTER_NODES'],
       message: 'set LINEBACKER_REDIS_SENTINELS (Redis Sentinel) or LINEBACKER_REDIS_CLUSTER_NODES (Redis Cluster), not both',
     });
+  }
+  for (const name of ['LINEBACKER_REDIS_SENTINELS', 'LINEBACKER_REDIS_CLUSTER_NODES'] as const) {
+    const list = env[name];
+    if (list === undefined || !HOST_PORT_LIST.test(list)) continue; // (a bad list is reported by its own schema)
+    const bad = parseHostPortList(list).filter(({ port }) => port < 1 || port > 65535);
+    if (bad.length > 0) ctx.addIssue({ code: 'custom', path: [name], message: `ports must be 1-65535 (${bad.map(({ port }) => port).join(', ')})` });
   }
   if (redisUrlProblem(env.REDIS_URL)) return; // reported on REDIS_URL itself
   const fromUrl = splitRedisUrl(env.REDIS_URL);

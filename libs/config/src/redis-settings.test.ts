@@ -90,6 +90,7 @@ describe('Redis settings (SPEC §9)', () => {
     expect(problems({ REDIS_USERNAME: 'lb' })).toEqual([expect.stringMatching(/^REDIS_USERNAME: a Redis username needs a password/)]);
     expect(problems({ REDIS_URL: 'redis://lb@127.0.0.1:6379' })).toEqual([expect.stringMatching(/^REDIS_URL: a Redis username needs a password/)]);
     expect(problems({ REDIS_URL: 'redis://127.0.0.1:6379/queues' })).toEqual(['REDIS_URL: "/queues" is not a database number']);
+    expect(problems({ LINEBACKER_REDIS_CLUSTER_NODES: 'a:7000,b:70000,c:0' })).toEqual(['LINEBACKER_REDIS_CLUSTER_NODES: ports must be 1-65535 (70000, 0)']);
     for (const list of ['a', 'a:', ':1', 'a:1,', 'a:1;b:2', 'a b:1']) {
       expect(problems({ LINEBACKER_REDIS_SENTINELS: list }), list).toEqual([
         'LINEBACKER_REDIS_SENTINELS: must be host:port pairs separated by commas',
