@@ -22,14 +22,18 @@ import { startSteadyLoad, type Attempt } from '../support/steady-load.js';
  * printed for the README.
  *
  * LINEBACKER_REDIS_HA=short (default; part of `npm test`): one failover. full (`npm run
- * test:redis-ha`): a higher rate, and a second failover back to the first server once it has
- * rejoined as a replica.
+ * test:redis-ha`): a higher rate, a second kill (back to the first server once it has rejoined as a
+ * replica), then a switchover as an operator makes one (SENTINEL FAILOVER, the primary alive: the
+ * Sentinels demote it and disconnect its clients; a write it refuses as a replica, READONLY, is
+ * sent again to the new primary).
  */
 
 const MODE = process.env.LINEBACKER_REDIS_HA === 'full' ? 'full' : 'short';
+/** A failover: `kill` (kill -9 of the primary) or `switchover` (SENTINEL FAILOVER, the primary alive). */
+type Way = 'kill' | 'switchover';
 const PROFILE = {
-  short: { ratePerSecond: 15, warmUpMs: 6_000, afterFailoverMs: 6_000, failovers: 1, settleMs: 150_000 },
-  full: { ratePerSecond: 30, warmUpMs: 15_000, afterFailoverMs: 15_000, failovers: 2, settleMs: 240_000 },
+  short: { ratePerSecond: 15, warmUpMs: 6_000, afterFailoverMs: 6_000, failovers: ['kill'] as Way[], settleMs: 150_000 },
+  full: { ratePerSecond: 30, warmUpMs: 15_000, afterFailoverMs: 15_000, failovers: ['kill', 'kill', 'switchover'] as Way[], settleMs: 240_000 },
 }[MODE];
 const FAILURE_RATIO = 0.2;
 const JOB_MIX = ['active-a', 'active-b', 'active-a', 'active-b', 'active-a', 'inactive', 'unknown'];
@@ -70,13 +74,22 @@ afterAll(async () => {
 });
 
 interface Failover {
-  killedPort: number;
-  killedAt: number;
+  way: Way;
+  oldPrimaryPort: number;
+  /** when the primary was killed (after its process exited), or the switchover asked for */
+  startedAt: number;
   /** when a Sentinel first named the new primary */
   promotedAt: number;
   newPrimaryPort: number;
-  /** when the pipeline first wrote to the new primary (the first `created` event after the kill) */
+  /**
+   * when the pipeline first used the new primary: after a kill its first write there (the first
+   * `created` event after the kill); after a switchover, whose old primary keeps writing until it is
+   * demoted (and those writes reach the replica), its first connection there
+   */
   inUseAt: number;
+  /** the pipeline's connections to the primary before, and when as many were on the new one */
+  connections: number;
+  allConnectedAt: number;
 }
 
 /** The time (ms) of the newest event of the `created` queue on the server on `port`. */
@@ -90,25 +103,31 @@ async function newestCreatedEvent(port: number): Promise<number> {
   }
 }
 
-/** kill -9 of the primary, then the moments the Sentinels named the replica and the pipeline used it. */
-async function failover(): Promise<Failover> {
-  const before = await sentinel.primaryPort();
-  const newPrimaryPort = sentinel.serverPorts.find((port) => port !== before)!;
-  const killedPort = await sentinel.killPrimary();
-  // after the process has exited: the replica may still get what the primary wrote before
-  const killedAt = Date.now();
+/** A failover, then the moments the Sentinels named the replica and the pipeline used it. */
+async function failover(way: Way): Promise<Failover> {
+  const oldPrimaryPort = await sentinel.primaryPort();
+  const newPrimaryPort = sentinel.serverPorts.find((port) => port !== oldPrimaryPort)!;
+  const connections = await sentinel.clientsOf(oldPrimaryPort);
+  if (way === 'kill') await sentinel.killPrimary();
+  else await sentinel.switchover();
+  // (after a kill: once the process has exited; the replica may still get what the primary wrote before)
+  const startedAt = Date.now();
   let promotedAt = 0;
   let inUseAt = 0;
-  const deadline = killedAt + 60_000;
-  while ((promotedAt === 0 || inUseAt === 0) && Date.now() < deadline) {
-    if (promotedAt === 0 && (await sentinel.primaryPort().catch(() => before)) === newPrimaryPort) promotedAt = Date.now();
+  let allConnectedAt = 0;
+  const deadline = startedAt + 60_000;
+  while ((promotedAt === 0 || inUseAt === 0 || allConnectedAt === 0) && Date.now() < deadline) {
+    if (promotedAt === 0 && (await sentinel.primaryPort().catch(() => oldPrimaryPort)) === newPrimaryPort) promotedAt = Date.now();
+    const clients = await sentinel.clientsOf(newPrimaryPort).catch(() => 0);
     if (inUseAt === 0) {
-      const newest = await newestCreatedEvent(newPrimaryPort).catch(() => 0);
-      if (newest > killedAt) inUseAt = newest;
+      if (way === 'switchover' && clients > 0) inUseAt = Date.now();
+      const newest = way === 'kill' ? await newestCreatedEvent(newPrimaryPort).catch(() => 0) : 0;
+      if (newest > startedAt) inUseAt = newest;
     }
+    if (allConnectedAt === 0 && clients >= connections) allConnectedAt = Date.now();
     await sleep(50);
   }
-  return { killedPort, killedAt, promotedAt, newPrimaryPort, inUseAt };
+  return { way, oldPrimaryPort, startedAt, promotedAt, newPrimaryPort, inUseAt, connections, allConnectedAt };
 }
 
 /** What the leader's reconciliation passes repaired after `since` (its log lines: readded jobs). */
@@ -136,13 +155,14 @@ describe(`Redis Sentinel (${MODE}): the primary killed under load, nothing accep
     const failovers: Failover[] = [];
     try {
       await sleep(PROFILE.warmUpMs);
-      for (let round = 1; round <= PROFILE.failovers; round += 1) {
-        if (round > 1) {
+      for (const way of PROFILE.failovers) {
+        const last = failovers.at(-1);
+        if (last?.way === 'kill') {
           // the server killed last time comes back empty; the Sentinels make it a replica of the new primary
-          await sentinel.restartAsReplica(failovers.at(-1)!.killedPort);
+          await sentinel.restartAsReplica(last.oldPrimaryPort);
           await sleep(PROFILE.warmUpMs / 2);
         }
-        failovers.push(await failover());
+        failovers.push(await failover(way));
         await sleep(PROFILE.afterFailoverMs);
       }
     } finally {
@@ -157,8 +177,8 @@ describe(`Redis Sentinel (${MODE}): the primary killed under load, nothing accep
     const restarts = restartsAfter.reduce((sum, app) => sum + app.pm2_env.restart_time, 0) - restartsBefore.reduce((sum, app) => sum + app.pm2_env.restart_time, 0);
 
     // the figures
-    const during = (f: Failover) => (a: Attempt) => a.start >= f.killedAt && a.start <= f.inUseAt;
-    const repairs = await repairsSince(failovers[0]!.killedAt);
+    const during = (f: Failover) => (a: Attempt) => a.start >= f.startedAt && a.start <= f.inUseAt;
+    const repairs = await repairsSince(failovers[0]!.startedAt);
     const statusOf = new Map(outcomes.rows.map((row) => [row.id, row.status]));
     console.log(
       [
@@ -166,14 +186,16 @@ describe(`Redis Sentinel (${MODE}): the primary killed under load, nothing accep
         `  load                         ${PROFILE.ratePerSecond}/s for ${seconds(loadEnd - attempts[0]!.start)}: ${attempts.length} POSTs, ${accepted.length} accepted, HTTP ${JSON.stringify(countBy(attempts, (a) => a.error ?? String(a.status)))}`,
         ...failovers.flatMap((f, i) => {
           const window = accepted.filter(during(f));
+          const after = (at: number) => (at ? seconds(at - f.startedAt) : 'never');
           return [
-            `  failover ${i + 1}: kill -9 of ${f.killedPort}, new primary ${f.newPrimaryPort}`,
-            `    Sentinel named the new primary after   ${f.promotedAt ? seconds(f.promotedAt - f.killedAt) : 'never'}`,
-            `    pipeline wrote to it after             ${f.inUseAt ? seconds(f.inUseAt - f.killedAt) : 'never'}`,
+            `  failover ${i + 1}: ${f.way === 'kill' ? 'kill -9 of' : 'SENTINEL FAILOVER from'} ${f.oldPrimaryPort}, new primary ${f.newPrimaryPort}`,
+            `    Sentinel named the new primary after   ${after(f.promotedAt)}`,
+            `    pipeline ${f.way === 'kill' ? 'wrote to' : 'connected to'} it after ${f.way === 'kill' ? '            ' : '        '}${after(f.inUseAt)}`,
+            `    all ${f.connections} connections on it after        ${after(f.allConnectedAt)}`,
             `    requests accepted in between           ${window.length}: ${JSON.stringify(countBy(window, (a) => statusOf.get(a.id!) ?? 'missing'))}`,
           ];
         }),
-        `  reconciliation after the kill  re-added ${repairs.created} created, ${repairs.allowed} allowed, ${repairs.replies} status-received jobs in ${repairs.passes} passes`,
+        `  reconciliation after the first failover  re-added ${repairs.created} created, ${repairs.allowed} allowed, ${repairs.replies} status-received jobs in ${repairs.passes} passes`,
         `  outbound duplicates (the interface dedupes on backupRequestId)  ${duplicates.length}`,
         `  final statuses               ${JSON.stringify(outcomes.byStatus)}, all terminal ${seconds(outcomes.waitedMs)} after the load stopped`,
         `  PM2 restarts                 ${restarts}`,

@@ -34,17 +34,24 @@ export interface RedisSentinelSet {
   primaryPort(): Promise<number>;
   /** `kill -9` of the server that is the primary now; returns its port. */
   killPrimary(): Promise<number>;
+  /** `SENTINEL FAILOVER`: a switchover as an operator makes one, the primary alive (it becomes a replica). */
+  switchover(): Promise<void>;
   /**
    * Starts a killed server again (empty: nothing is persisted) and resolves once the Sentinels have
    * made it a replica of the primary and it is in sync.
    */
   restartAsReplica(port: number): Promise<void>;
-  /** A plain connection to one server (not through Sentinel), for the test to look at it. */
+  /** A plain connection to one server (not through Sentinel), for the test to look at it (named OBSERVER). */
   connectTo(port: number): Redis;
+  /** How many clients other than the Sentinels, replicas and observers are connected to the server on `port`. */
+  clientsOf(port: number): Promise<number>;
   destroy(): Promise<void>;
 }
 
 const ask = (sentinel: Redis, ...args: string[]) => sentinel.call('SENTINEL', ...args);
+
+/** The client name of the test's own connections to the servers. */
+export const OBSERVER = 'lb-test-observer';
 
 export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {}): Promise<RedisSentinelSet> {
   const name = options.name ?? 'mymaster';
@@ -112,7 +119,7 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
   }
 
   function connectTo(port: number): Redis {
-    const client = new Redis({ host: '127.0.0.1', port, password: options.password, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
+    const client = new Redis({ host: '127.0.0.1', port, password: options.password, connectionName: OBSERVER, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
     client.on('error', () => {});
     return client;
   }
@@ -141,6 +148,9 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
       await primary.kill();
       return port;
     },
+    async switchover() {
+      await ask(sentinelClients[0]!, 'FAILOVER', name);
+    },
     async restartAsReplica(port) {
       const server = processes.find((process) => process.port === port);
       if (!server) throw new Error(`no server of this set on ${port}`);
@@ -168,6 +178,15 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
       }
     },
     connectTo,
+    async clientsOf(port) {
+      const server = connectTo(port);
+      try {
+        const list = String(await server.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+        return list.split('\n').filter((line) => line.trim() !== '' && !new RegExp(` name=(?:sentinel-|${OBSERVER} )`).test(line)).length;
+      } finally {
+        server.disconnect();
+      }
+    },
     destroy,
   };
 }
