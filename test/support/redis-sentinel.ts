@@ -41,6 +41,8 @@ export interface RedisSentinelSet {
    * made it a replica of the primary and it is in sync.
    */
   restartAsReplica(port: number): Promise<void>;
+  /** Resolves once the server on `port` is a replica in sync and every Sentinel lists it as a good one. */
+  waitForReplica(port: number): Promise<void>;
   /** A plain connection to one server (not through Sentinel), for the test to look at it (named OBSERVER). */
   connectTo(port: number): Redis;
   /** How many clients other than the Sentinels, replicas and observers are connected to the server on `port`. */
@@ -124,6 +126,30 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
     return client;
   }
 
+  async function waitForReplica(port: number): Promise<void> {
+    const replica = connectTo(port);
+    try {
+      await waitFor(`${port} a replica in sync`, async () => /role:slave[\s\S]*master_link_status:up/.test(await replica.info('replication')), 60_000);
+    } finally {
+      replica.disconnect();
+    }
+    // the Sentinels must see it as a replica again before it can be promoted
+    for (const sentinel of sentinelClients) {
+      await waitFor(
+        `the Sentinels to list ${port} as a replica`,
+        async () => {
+          const replicas = (await ask(sentinel, 'REPLICAS', name)) as string[][];
+          return replicas.some((fields) => {
+            const entry = new Map<string, string>();
+            for (let i = 0; i + 1 < fields.length; i += 2) entry.set(fields[i]!, fields[i + 1]!);
+            return entry.get('port') === String(port) && !/s_down|disconnected/.test(entry.get('flags') ?? '') && entry.get('master-link-status') === 'ok';
+          });
+        },
+        60_000,
+      );
+    }
+  }
+
   const primaryPort = async (): Promise<number> => {
     for (const sentinel of sentinelClients) {
       try {
@@ -155,28 +181,9 @@ export async function startRedisSentinelSet(options: RedisSentinelSetOptions = {
       const server = processes.find((process) => process.port === port);
       if (!server) throw new Error(`no server of this set on ${port}`);
       await server.start();
-      const restarted = connectTo(port);
-      try {
-        await waitFor(`${port} a replica in sync`, async () => /role:slave[\s\S]*master_link_status:up/.test(await restarted.info('replication')), 60_000);
-      } finally {
-        restarted.disconnect();
-      }
-      // the Sentinels must see it as a replica again before it can be promoted
-      for (const sentinel of sentinelClients) {
-        await waitFor(
-          `the Sentinels to list ${port} as a replica`,
-          async () => {
-            const replicas = (await ask(sentinel, 'REPLICAS', name)) as string[][];
-            return replicas.some((fields) => {
-              const entry = new Map<string, string>();
-              for (let i = 0; i + 1 < fields.length; i += 2) entry.set(fields[i]!, fields[i + 1]!);
-              return entry.get('port') === String(port) && !/s_down|disconnected/.test(entry.get('flags') ?? '') && entry.get('master-link-status') === 'ok';
-            });
-          },
-          60_000,
-        );
-      }
+      await waitForReplica(port);
     },
+    waitForReplica,
     connectTo,
     async clientsOf(port) {
       const server = connectTo(port);

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '@linebacker/config';
 import { backoffDelayMs } from '@linebacker/domain';
+import { watchPrimarySwitch } from './primary-switch.js';
 
 /**
  * A connection to linebacker's Redis, whichever way it is reached (one server, Sentinel, Cluster).
@@ -93,7 +94,13 @@ export function clientRecipe(config: RedisConfig, connectionName: string, role: 
 export function createRedisConnection(config: RedisConfig, connectionName: string, role: ConnectionRole): RedisClient {
   const recipe = clientRecipe(config, connectionName, role);
   if (recipe.kind === 'cluster') return new Cluster(recipe.nodes, recipe.options);
-  return recipe.url === undefined ? new Redis(recipe.options) : new Redis(recipe.url, recipe.options);
+  if (recipe.url !== undefined) return new Redis(recipe.url, recipe.options);
+  const connection = new Redis(recipe.options);
+  const { topology } = config;
+  if (topology.kind === 'sentinel') {
+    watchPrimarySwitch(connection, { sentinels: topology.sentinels, name: topology.name, sentinelPassword: topology.sentinelPassword, retryStrategy: reconnectDelayMs });
+  }
+  return connection;
 }
 
 /**
