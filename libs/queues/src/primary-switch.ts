@@ -24,24 +24,34 @@ export interface SwitchWatch {
 
 const SWITCH_CHANNEL = '+switch-master';
 
-const watched = new Set<Redis>();
-let subscribers: Redis[] = [];
+/** Per set of Sentinels and primary name: the connections watched, and the subscribers. */
+const watches = new Map<string, { watched: Set<Redis>; subscribers: Redis[] }>();
 
-/** `<name> <old ip> <old port> <new ip> <new port>` → the new primary's port, when about `name`. */
-function newPrimaryPort(message: string, name: string): number | undefined {
-  const [master, , , , port] = message.split(' ');
-  return master === name && port !== undefined ? Number(port) : undefined;
+/** `<name> <old ip> <old port> <new ip> <new port>` → the new primary, when the message is about `name`. */
+function newPrimary(message: string, name: string): { host: string; port: number } | undefined {
+  const [master, , , host, port] = message.split(' ');
+  return master === name && host !== undefined && port !== undefined ? { host, port: Number(port) } : undefined;
 }
 
-/** Reconnects (asking the Sentinels again) every ready connection that is not on the new primary. */
-function moveConnections(port: number): void {
+/** Whether `connection` is connected to `primary` (the address the Sentinels announce, usually an IP). */
+function isOn(connection: Redis, primary: { host: string; port: number }): boolean {
+  const { remoteAddress, remotePort } = connection.stream;
+  return remotePort === primary.port && remoteAddress?.replace(/^::ffff:/, '') === primary.host;
+}
+
+/**
+ * Reconnects (asking the Sentinels again) every ready connection that is not on the new primary.
+ * Every Sentinel announces the switch once it knows it, so one that still named the old primary
+ * at the reconnect is corrected by the next announcement.
+ */
+function moveConnections(watched: Set<Redis>, primary: { host: string; port: number }): void {
   for (const connection of watched) {
     // (only ready ones: one still connecting asks the Sentinels anyway)
-    if (connection.status === 'ready' && connection.stream.remotePort !== port) connection.disconnect(true);
+    if (connection.status === 'ready' && !isOn(connection, primary)) connection.disconnect(true);
   }
 }
 
-function subscribe(watch: SwitchWatch): Redis[] {
+function subscribe(watch: SwitchWatch, watched: Set<Redis>): Redis[] {
   return watch.sentinels.map(({ host, port }) => {
     const subscriber = new Redis({
       host,
@@ -53,8 +63,8 @@ function subscribe(watch: SwitchWatch): Redis[] {
     });
     subscriber.on('error', () => {}); // a Sentinel that is down is retried; the others still tell
     subscriber.on('message', (_channel: string, message: string) => {
-      const port = newPrimaryPort(message, watch.name);
-      if (port !== undefined) moveConnections(port);
+      const primary = newPrimary(message, watch.name);
+      if (primary) moveConnections(watched, primary);
     });
     void subscriber.subscribe(SWITCH_CHANNEL).catch(() => undefined);
     return subscriber;
@@ -66,7 +76,14 @@ function subscribe(watch: SwitchWatch): Redis[] {
  * it with `duplicate()` (BullMQ makes a worker's blocking connection that way).
  */
 export function watchPrimarySwitch(connection: Redis, watch: SwitchWatch): void {
-  if (subscribers.length === 0) subscribers = subscribe(watch);
+  const key = `${watch.name}@${watch.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+  let entry = watches.get(key);
+  if (!entry) {
+    const watched = new Set<Redis>();
+    entry = { watched, subscribers: subscribe(watch, watched) };
+    watches.set(key, entry);
+  }
+  const { watched, subscribers } = entry;
   watched.add(connection);
   const duplicate = connection.duplicate.bind(connection);
   connection.duplicate = (override) => {
@@ -76,9 +93,9 @@ export function watchPrimarySwitch(connection: Redis, watch: SwitchWatch): void 
   };
   connection.once('end', () => {
     watched.delete(connection);
-    if (watched.size === 0) {
+    if (watched.size === 0 && watches.get(key) === entry) {
       for (const subscriber of subscribers) subscriber.disconnect();
-      subscribers = [];
+      watches.delete(key);
     }
   });
 }
