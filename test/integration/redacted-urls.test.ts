@@ -34,6 +34,15 @@ describe('npm start prints no password', () => {
     expect(lines.join('\n')).not.toContain(SECRET);
   });
 
+  it('Redis Sentinel with REDIS_PASSWORD and a Sentinel password: the warning names the Sentinels, never a password', async () => {
+    const lines: string[] = [];
+    const port = await freePort();
+    const config = loadConfig({ LINEBACKER_REDIS_SENTINELS: `127.0.0.1:${port}`, REDIS_PASSWORD: SECRET, LINEBACKER_REDIS_SENTINEL_PASSWORD: SECRET }).redis;
+    await warnAboutRedis(config, (line) => lines.push(line));
+    expect(lines).toEqual([expect.stringContaining(`Redis Sentinel 127.0.0.1:${port} (primary "mymaster") does not answer`)]);
+    expect(lines.join('\n')).not.toContain(SECRET);
+  });
+
   it('DATABASE_URL: the migration log, and the error when Postgres does not answer', async () => {
     const lines: string[] = [];
     // the test server trusts local connections: the password is sent along and ignored
