@@ -1,0 +1,33 @@
+import type { HostSummary, Instance } from './health-schemas.js';
+
+/*
+ * The cluster as the instance registry shows it (SPEC §9): which instances are live, on which
+ * hosts, and which app of the pipeline has none anywhere.
+ */
+
+/**
+ * The instances still live at `now`. A snapshot is up to a refresh period old when it is served:
+ * dropping what expired since keeps a dead host's instances from outliving their 3 heartbeats.
+ */
+export function liveInstances(instances: readonly Instance[], now: number): Instance[] {
+  return instances.filter((instance) => Date.parse(instance.expiresAt) > now);
+}
+
+/** One summary per host, in host order: instances per app and the host's latest heartbeat. */
+export function hostsOf(instances: readonly Instance[]): HostSummary[] {
+  const hosts = new Map<string, HostSummary>();
+  for (const instance of instances) {
+    const host = hosts.get(instance.host) ?? { host: instance.host, apps: {}, instances: 0, lastSeenAt: instance.lastSeenAt };
+    host.apps[instance.app] = (host.apps[instance.app] ?? 0) + 1;
+    host.instances += 1;
+    if (Date.parse(instance.lastSeenAt) > Date.parse(host.lastSeenAt)) host.lastSeenAt = instance.lastSeenAt;
+    hosts.set(instance.host, host);
+  }
+  return [...hosts.values()].sort((a, b) => a.host.localeCompare(b.host));
+}
+
+/** The apps of `expectedApps` with no live instance on any host. */
+export function appsWithoutInstance(instances: readonly Instance[], expectedApps: readonly string[]): string[] {
+  const running = new Set(instances.map((instance) => instance.app));
+  return expectedApps.filter((app) => !running.has(app));
+}
