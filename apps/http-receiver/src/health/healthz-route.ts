@@ -21,7 +21,7 @@ export function healthzRoutes(health: Pick<Health, 'current' | 'localPm2'>, admi
     }
     const pm2 = await health.localPm2();
     const now = Date.now();
-    const instances = liveInstances(snapshot.instances, now);
+    const instances = liveInstances(snapshot.instances, snapshot.generatedAt, now);
     const ageMs = now - Date.parse(snapshot.generatedAt);
     const report: HealthReport = { ...snapshot, instances, hosts: hostsOf(instances), pm2, ageMs, admission: admissionOf(snapshot) };
     res.status(snapshot.status === 'down' ? 503 : 200).json(report);

@@ -25,10 +25,13 @@ describe('the hosts of the instance registry', () => {
     instance('host-b', 'check-allowed', 9, 6_000, 9_000),
   ];
 
-  it('shows an instance only until its key expires (3 missed heartbeats), whenever the snapshot was taken', () => {
-    expect(liveInstances(instances, 6_999)).toHaveLength(4);
-    expect(liveInstances(instances, 7_000).map((i) => i.pid)).toEqual([1, 2, 9]);
-    expect(liveInstances(instances, 9_000)).toEqual([]);
+  it('shows an instance only until its key expires (3 missed heartbeats), while the snapshot is younger than 1.5 heartbeats', () => {
+    const takenAt = at(6_000);
+    expect(liveInstances(instances, takenAt, 6_999)).toHaveLength(4);
+    expect(liveInstances(instances, takenAt, 7_000).map((i) => i.pid)).toEqual([1, 2, 9]);
+    expect(liveInstances(instances, at(7_600), 9_000)).toEqual([]);
+    // a snapshot older than that cannot tell the dead from the live: it is shown as it was taken
+    expect(liveInstances(instances, takenAt, 7_501)).toHaveLength(4);
   });
 
   it('summarises each host: instances per app and its latest heartbeat', () => {
@@ -41,7 +44,7 @@ describe('the hosts of the instance registry', () => {
 
   it('names the apps of the pipeline that have no live instance on any host', () => {
     expect(appsWithoutInstance(instances, ['http-receiver', 'check-allowed', 'receive-status'])).toEqual(['receive-status']);
-    expect(appsWithoutInstance(liveInstances(instances, 8_000), ['http-receiver', 'check-allowed'])).toEqual(['http-receiver']);
+    expect(appsWithoutInstance(liveInstances(instances, at(7_900), 8_000), ['http-receiver', 'check-allowed'])).toEqual(['http-receiver']);
     expect(appsWithoutInstance([], [])).toEqual([]);
   });
 });

@@ -118,7 +118,8 @@ export function createMetrics(health: Pick<Health, 'current' | 'localPm2'>, host
   localPm2Gauge('linebacker_pm2_memory_bytes', "resident memory per app (sum over instances), in the scraped host's PM2", (app) => app.memoryBytes);
   localPm2Gauge('linebacker_pm2_cpu_percent', "CPU per app (sum over instances), in the scraped host's PM2", (app) => app.cpuPercent);
   snapshotGauge('linebacker_instances', 'live app instances per host and app, from the instance registry (every host)', ['host', 'app'], (g) => {
-    for (const summary of hostsOf(liveInstances(current()?.instances ?? [], Date.now()))) {
+    const snapshot = current();
+    for (const summary of hostsOf(snapshot ? liveInstances(snapshot.instances, snapshot.generatedAt, Date.now()) : [])) {
       for (const [app, count] of Object.entries(summary.apps)) g.set({ host: summary.host, app }, count);
     }
   });
