@@ -8,6 +8,8 @@ import { removeInstance, writeInstance, type InstanceRecord } from './instance-r
 export type InstanceIdentity = Pick<InstanceRecord, 'host' | 'app' | 'pid' | 'version' | 'startedAt'>;
 
 export interface InstanceHeartbeat {
+  /** Resolves once the first beat was tried (written, or failed). */
+  firstBeat: Promise<void>;
   /** Stops beating and removes the instance from the registry (graceful shutdown). */
   stop(): Promise<void>;
 }
@@ -88,9 +90,14 @@ export function startInstanceHeartbeat(options: {
       failing = true;
     }
   };
+  let firstBeatDone: () => void = () => {};
+  const firstBeat = new Promise<void>((resolve) => (firstBeatDone = resolve));
   const beat = () => {
     if (stopped || beating) return;
-    beating = announce().finally(() => (beating = undefined));
+    beating = announce().finally(() => {
+      beating = undefined;
+      firstBeatDone();
+    });
   };
 
   const timer = setInterval(beat, heartbeatMs);
@@ -100,6 +107,7 @@ export function startInstanceHeartbeat(options: {
   else redis.once('ready', beat);
 
   return {
+    firstBeat,
     stop: async () => {
       stopped = true;
       clearInterval(timer);
@@ -115,9 +123,11 @@ export function startInstanceHeartbeat(options: {
 /**
  * The instance registry for an app run by runApp (its `announce` option): a heartbeat on a Redis
  * connection of its own, with the app's work in progress as `activeJobs`. Its releaser removes the
- * instance first thing at shutdown.
+ * instance first thing at shutdown. Resolves once the first beat was tried, so that runApp tells
+ * PM2 `ready` with the instance already in the registry: during a `pm2 reload` the new instance is
+ * announced before the old one leaves.
  */
-export function announceInstance(context: AppContext): void {
+export function announceInstance(context: AppContext): Promise<void> {
   const { app, config, logger, onShutdown, work } = context;
   const connection = createProducerConnection(config.redis.url, 'linebacker:instance-registry');
   connection.on('error', (err) => logger.debug({ err }, 'Redis instance registry connection error'));
@@ -133,4 +143,5 @@ export function announceInstance(context: AppContext): void {
     await heartbeat.stop();
     connection.disconnect();
   });
+  return heartbeat.firstBeat;
 }

@@ -1,6 +1,7 @@
 import { loadConfigOrExit, type Config } from '@linebacker/config';
 import { createLogger, type Logger } from './logger.js';
 import { Shutdown, type Releaser } from './shutdown.js';
+import { withTimeout } from './with-timeout.js';
 import { WorkInProgress } from './work-in-progress.js';
 
 export interface AppContext {
@@ -18,19 +19,24 @@ export interface AppContext {
 
 export interface RunAppOptions {
   /**
-   * Announces the running instance once the app is ready (libs/queues `announceInstance`: the
-   * instance registry of SPEC §9, which libs/runtime cannot import). Its releasers, registered
-   * last, run first at shutdown, so a stopping instance leaves the registry before it closes.
+   * Announces the instance once `start` has resolved (libs/queues `announceInstance`: the instance
+   * registry of SPEC §9, which libs/runtime cannot import); PM2 is told `ready` once its promise
+   * resolves, or after ANNOUNCE_WAIT_MS (Redis may be down: an app that can work says so anyway).
+   * Its releasers, registered last, run first at shutdown, so a stopping instance leaves the
+   * registry before it closes anything.
    */
-  announce?: (context: AppContext) => void;
+  announce?: (context: AppContext) => Promise<void> | void;
 }
+
+/** The longest `ready` waits for the instance's first announcement. */
+const ANNOUNCE_WAIT_MS = 1000;
 
 /**
  * The frame of every linebacker process: config → logger → start → ready → graceful shutdown.
  *
  * - `start` opens what the app needs, registering a releaser for each; it resolves when the app
- *   can really work, and only then is PM2 told `ready` (`wait_ready`) and the instance announced
- *   (`options.announce`).
+ *   can really work, and only then is the instance announced (`options.announce`) and PM2 told
+ *   `ready` (`wait_ready`).
  * - SIGINT / SIGTERM run the releasers under LINEBACKER_SHUTDOWN_TIMEOUT_MS (below PM2's
  *   `kill_timeout`) and exit 0; a second signal exits at once.
  * - An error nobody handled is logged with `{ err }` and ends the process: PM2 restarts it, which is
@@ -86,7 +92,7 @@ export async function runApp(
     await stop('start failed', 1);
   }
   if (shutdown.started) return;
+  if (options.announce) await withTimeout(Promise.resolve(options.announce(context)), ANNOUNCE_WAIT_MS, undefined);
   process.send?.('ready');
   logger.info('ready');
-  options.announce?.(context);
 }
