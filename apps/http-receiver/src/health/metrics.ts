@@ -8,12 +8,13 @@ import { hostsOf, liveInstances } from './hosts.js';
 
 /**
  * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
- * from the same cached snapshot at scrape time (so scraping adds no load on Redis, Postgres or PM2),
- * this process's HTTP rate and latency, the new requests it refused under overload (admission.ts)
- * and Node.js runtime metrics, and the pipeline counters every app adds to Redis (jobs per step and
- * outcome, processing time, retries, poison messages, reconciliation repairs). With several receiver
- * instances each scrape reaches one of them: HTTP and runtime series describe that instance (label
- * `pid`); pipeline-wide series are the same in all.
+ * from the same cached snapshot at scrape time (so scraping adds no load on Redis or Postgres),
+ * the PM2 list of this host (read at most once a refresh period), this process's HTTP rate and
+ * latency, the new requests it refused under overload (admission.ts) and Node.js runtime metrics,
+ * and the pipeline counters every app adds to Redis (jobs per step and outcome, processing time,
+ * retries, poison messages, reconciliation repairs). With several receiver instances each scrape
+ * reaches one of them: HTTP and runtime series describe that instance (label `pid`), PM2 series
+ * its host (label `host`); pipeline-wide series, `linebacker_instances` included, are the same in all.
  */
 export interface ReceiverMetrics {
   router: Router;
