@@ -5,7 +5,8 @@
 // `npm start`), so there is one place for every default: the http-receiver runs in cluster mode on
 // one shared port; the workers run in fork mode and never listen on a port, so `pm2 scale` just adds
 // consumers; Azurite and the interface simulator are added when no AZURE_STORAGE_CONNECTION_STRING
-// is set. Apps get the environment of the shell that starts them.
+// is set. Apps get the environment of the shell that starts them. LINEBACKER_HOST_APPS limits this
+// host to some of the apps (README "Running on several hosts").
 'use strict';
 
 const path = require('node:path');
@@ -85,8 +86,17 @@ apps.push(
 
 if (config.simulator.enabled) apps.push(worker('interface-simulator'));
 
-// the receiver's /healthz is degraded while one of these has no instance online
-const receiver = apps.find((app) => app.name === 'http-receiver');
-receiver.env = { LINEBACKER_PIPELINE_APPS: apps.map((app) => app.name).join(',') };
+// /healthz is degraded while an app of the pipeline has no live instance on any host (the
+// instance registry). Every linebacker app counts, wherever it runs, whichever of them this host
+// starts; Azurite is not one (it does not announce itself: its health is the interface queue's).
+const pipelineApps = apps.filter((app) => app.name !== 'azurite').map((app) => app.name);
+for (const app of apps) if (app.name === 'http-receiver') app.env = { LINEBACKER_PIPELINE_APPS: pipelineApps.join(',') };
 
-module.exports = { apps };
+// LINEBACKER_HOST_APPS: the apps this host runs (default: all of them)
+const hostApps = config.hostApps ?? apps.map((app) => app.name);
+const unknown = hostApps.filter((name) => !apps.some((app) => app.name === name));
+if (unknown.length > 0) {
+  throw new Error(`LINEBACKER_HOST_APPS: no app named ${unknown.join(', ')} here (the apps: ${apps.map((app) => app.name).join(', ')})`);
+}
+
+module.exports = { apps: apps.filter((app) => hostApps.includes(app.name)) };

@@ -26,9 +26,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { RequestCounts, countAllRequests, prepareDatabase } from '@linebacker/db';
 import { createInterfaceQueues } from '@linebacker/interface-queue';
-import { QUEUES, countersKey, createRequestQueue } from '@linebacker/queues';
+import { QUEUES, countersKey, createRequestQueue, readInstances } from '@linebacker/queues';
 import { collectHealth } from '../apps/http-receiver/src/health/collect-health.js';
-import { createPm2Reader } from '../apps/http-receiver/src/health/pm2-processes.js';
 import { startAzurite } from '../test/support/azurite.js';
 import { withDatabase } from '../test/support/services.js';
 import { saveResults } from './support/standalone-pipeline.js';
@@ -166,12 +165,13 @@ async function main(): Promise<void> {
         redis,
         interfaceQueues: Object.values(interfaceQueues),
         queues,
-        pm2: createPm2Reader(false),
+        instances: { read: () => readInstances(redis, prefix) },
         expectedApps: [],
         countersKey: countersKey(prefix),
+        leader: () => null,
       });
 
-    // what a collection costs whatever the table holds (PM2 outside PM2: nothing), on the empty table
+    // what a collection costs whatever the table holds (an empty instance registry), on the empty table
     const baseline: number[] = [];
     for (let i = 0; i < READS; i += 1) {
       await sleep(100);

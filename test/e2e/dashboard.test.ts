@@ -5,15 +5,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@linebacker/config';
+import { createProducerConnection, instanceIdentity, startInstanceHeartbeat, type InstanceHeartbeat, type RedisClient } from '@linebacker/queues';
+import { createLogger } from '@linebacker/runtime';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
 import type { Azurite } from '../support/azurite.js';
 import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
-import { createTestDatabase, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
+import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
 /*
  * The request dashboard and the queue UI in a real headless Chromium (Debian's `chromium` package,
  * driven by playwright-core; .ci/run installs it when it is missing), against a receiver running in
- * this process with a database, a BullMQ prefix and an Azurite of its own.
+ * this process with a database, a BullMQ prefix and an Azurite of its own. Two "hosts" announce
+ * instances in its instance registry: host-a, this process (the receiver, which leads), and host-b,
+ * two workers announced from here with other pids.
  */
 
 const CHROMIUM = process.env.LINEBACKER_CHROMIUM ?? '/usr/bin/chromium';
@@ -38,6 +43,8 @@ let writer: TestApiClient;
 let userDataDir: string;
 let browser: BrowserContext;
 let page: Page;
+let registry: RedisClient;
+const heartbeats = new Map<string, InstanceHeartbeat>();
 /** Uncaught exceptions and console errors of the pages (CSP violations show up here too). */
 const pageErrors: string[] = [];
 const posted: string[] = [];
@@ -47,7 +54,28 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set LINEBACKER_CHROMIUM to a Chromium binary)`);
   }
   db = await createTestDatabase();
-  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix()));
+  const prefix = testQueuePrefix();
+  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, prefix, {
+    LINEBACKER_HOST_NAME: 'host-a',
+    // leader soon (nothing consumes the queues here, so reconciliation finds nothing to add)
+    LINEBACKER_RECOVERY_DELAY_MS: '200',
+  }));
+  registry = createProducerConnection(loadConfig({ REDIS_URL: testRedisUrl() }).redis, 'dashboard-test-registry');
+  const announce = (host: string, app: string, pid: number, activeJobs: number) =>
+    heartbeats.set(
+      `${host}:${app}`,
+      startInstanceHeartbeat({
+        redis: registry,
+        prefix,
+        identity: { ...instanceIdentity(app, host), pid },
+        heartbeatMs: 500,
+        activeJobs: () => activeJobs,
+        log: createLogger('dashboard-test', 'silent'),
+      }),
+    );
+  announce('host-a', 'http-receiver', process.pid, 1);
+  announce('host-b', 'check-allowed', 4242, 7);
+  announce('host-b', 'send-to-interface', 4243, 0);
   operator = await createTestApiClient(db.databaseUrl, ['ops:read', 'requests:write'], 'operator');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
 
@@ -76,6 +104,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.allSettled([...heartbeats.values()].map((heartbeat) => heartbeat.stop()));
+  registry?.disconnect();
   await browser?.close();
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   await receiver?.close();
@@ -115,6 +145,35 @@ describe('the request dashboard in headless Chromium', () => {
     const received = page.locator('#request-counts tbody tr', { hasText: 'Received' });
     await expect.poll(() => received.locator('td').nth(1).innerText(), { timeout: 10_000 }).toBe('3');
     expect(await textOf('#oldest-non-terminal')).toMatch(/^Oldest request in progress: /);
+  });
+
+  it('shows the hosts, their apps and instances, and which one leads', async () => {
+    const hostCards = page.locator('#hosts-list article.host');
+    await expect.poll(() => hostCards.evaluateAll((cards) => cards.map((card) => card.getAttribute('data-host'))), { timeout: 10_000 }).toEqual(['host-a', 'host-b']);
+    const hostB = page.locator('#hosts-list article[data-host="host-b"]');
+    expect(await hostB.locator('h3').innerText()).toContain('2 instances');
+    const worker = hostB.locator('tr[data-pid="4242"]');
+    expect(await worker.getAttribute('data-app')).toBe('check-allowed');
+    // pid, uptime, CPU, memory, active jobs, last seen
+    const cells = await worker.locator('td').allInnerTexts();
+    expect(cells[0]).toBe('4242');
+    expect(cells[2]).toMatch(/ %$/);
+    expect(cells[3]).toMatch(/MiB$/);
+    expect(cells[4]).toBe('7');
+    expect(cells[5]).toMatch(/ ago$/);
+    expect(await hostB.locator('th[scope="rowgroup"]').allInnerTexts()).toEqual(['check-allowed (1)', 'send-to-interface (1)']);
+
+    // this receiver holds the leader lock: its row says so, and so does the summary
+    const receiverRow = page.locator(`#hosts-list article[data-host="host-a"] tr[data-pid="${process.pid}"]`);
+    await expect.poll(() => receiverRow.innerText(), { timeout: 10_000 }).toContain('leader');
+    expect(await textOf('#hosts-summary')).toBe(`2 hosts, 3 instances. Leader: host-a (pid ${process.pid}).`);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.locator('#hosts').screenshot({ path: join(RESULTS_DIR, 'dashboard-hosts.png') });
+
+    // host-b stops its apps: its card goes at the next refresh
+    await Promise.all(['host-b:check-allowed', 'host-b:send-to-interface'].map((key) => heartbeats.get(key)!.stop()));
+    await expect.poll(() => hostCards.count(), { timeout: 10_000 }).toBe(1);
+    expect(await textOf('#hosts-summary')).toMatch(/^1 host, 1 instance\./);
   });
 
   it('lists the latest requests with their status, newest first', async () => {

@@ -100,8 +100,13 @@ describe('the whole pipeline under PM2 (SPEC §1)', () => {
     }
     expect(Object.keys(body.queues).sort()).toEqual(['allowed', 'created', 'status-received']);
     expect(body.requests.byStatus).toHaveProperty('Received');
+    // every app but Azurite is in the instance registry, with the pid PM2 gave it, on this host
+    const processes = (await pm2List(pipeline)).filter((p) => p.name !== 'azurite');
+    expect(body.instances.map((i: { app: string; pid: number }) => `${i.app}:${i.pid}`).sort()).toEqual(processes.map((p) => `${p.name}:${p.pid}`).sort());
+    expect(body.hosts).toHaveLength(1);
+    expect(body.hosts[0].instances).toBe(processes.length);
 
-    // every app of the ecosystem is expected online: one stopped makes /healthz degraded
+    // every app of the pipeline must have a live instance: one stopped (it leaves the registry) makes /healthz degraded
     const status = async () => (await call(pipeline.url, 'GET', '/healthz', { token: apiKey })).body.status as string;
     await pm2(pipeline, 'stop', 'receive-status');
     await expect.poll(status, { timeout: 15_000 }).toBe('degraded');

@@ -96,6 +96,35 @@ export async function pm2List(pipeline: PipelineEnv): Promise<{ name: string; pi
   return JSON.parse(json) as { name: string; pid: number; pm2_env: { status: string; exec_mode: string; node_args: string[]; restart_time: number } }[];
 }
 
+/**
+ * What a host dying looks like: `kill -9` of every process of this pipeline's PM2 at once — its
+ * apps (the pids of `pm2 jlist`) and the PM2 daemon itself, so nothing restarts them. Resolves once
+ * every one of them is gone, with their pids and when the signals were sent (`pm2 jlist` before it
+ * can take seconds on a busy machine).
+ */
+export async function killPipelineHard(pipeline: PipelineEnv): Promise<{ pids: number[]; killedAt: number }> {
+  const apps = (await pm2List(pipeline)).map((p) => p.pid).filter((pid) => pid > 0);
+  const daemon = Number(await readFile(join(pipeline.pm2Home, 'pm2.pid'), 'utf8'));
+  // the daemon first, so that it cannot restart an app killed before it
+  const pids = [daemon, ...apps];
+  const killedAt = Date.now();
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 10_000;
+  while (pids.some(alive)) {
+    if (Date.now() > deadline) throw new Error(`still alive after kill -9: ${pids.filter(alive).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { pids, killedAt };
+}
+
 /** Kills this pipeline's PM2 daemon and its apps whatever state they are in, and removes PM2_HOME. */
 export async function destroyPipeline(pipeline: PipelineEnv): Promise<void> {
   await run(PM2_BIN, ['kill'], { cwd: REPO_ROOT, env: pipeline.env }).catch(() => undefined);

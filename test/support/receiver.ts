@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { loadConfig, type Config } from '@linebacker/config';
-import { createLogger, Shutdown, type AppContext } from '@linebacker/runtime';
+import { createLogger, Shutdown, WorkInProgress, type AppContext } from '@linebacker/runtime';
 import { createAzureMessageQueue } from '@linebacker/interface-queue';
 import { startReceiver } from '../../apps/http-receiver/src/start-receiver.js';
 import { startAzurite, type Azurite } from './azurite.js';
@@ -34,10 +34,12 @@ export function testAppContext(
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
   return {
     context: {
+      app: 'http-receiver',
       config,
       logger,
       onShutdown: (name, release) => shutdown.register(name, release),
       isShuttingDown: () => shutdown.started,
+      work: new WorkInProgress(),
     },
     close: async () => void (await shutdown.run()),
   };

@@ -1,5 +1,5 @@
 import { openPool } from '@linebacker/db';
-import { QUEUES, openProducerQueue, startStepWorker, type AllowedJobData, type RequestJobData } from '@linebacker/queues';
+import { QUEUES, announceInstance, openProducerQueue, startStepWorker, type AllowedJobData, type RequestJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { checkAllowed } from './check-allowed.js';
 
@@ -15,4 +15,4 @@ await runApp('check-allowed', async (context) => {
     handle: (data, log) => checkAllowed(data, { db: pool, enqueueAllowed }, log),
     probe: () => pool.query('SELECT 1'),
   });
-});
+}, { announce: announceInstance });

@@ -50,8 +50,9 @@ async function waitUntilLive(url: string, timeoutMs: number): Promise<void> {
 }
 
 /**
- * `npm start`: migrate, start every app under the PM2 daemon (PM2_HOME), return once all report
- * ready, and print the URL. Running it again restarts the apps with the current environment.
+ * `npm start`: migrate, start every app of this host (LINEBACKER_HOST_APPS, default all) under the
+ * PM2 daemon (PM2_HOME), return once all report ready, and print the URL (when this host runs the
+ * http-receiver). Running it again restarts the apps with the current environment.
  */
 export async function startPipeline(config: Config): Promise<void> {
   const applied = await prepareDatabase(config.database.url, log);
@@ -63,9 +64,13 @@ export async function startPipeline(config: Config): Promise<void> {
   try {
     await pm2Client.start(ECOSYSTEM_FILE);
     await waitUntilOnline(names, 60_000);
+    log(`started under PM2 on ${config.instance.hostName}: ${names.join(', ')}`);
+    if (!names.includes('http-receiver')) {
+      process.stdout.write(`linebacker apps running on ${config.instance.hostName}: ${names.join(', ')} (no http-receiver on this host)\n`);
+      return;
+    }
     const url = `http://127.0.0.1:${config.http.port}`;
     await waitUntilLive(url, 30_000);
-    log(`started under PM2: ${names.join(', ')}`);
     process.stdout.write(`linebacker is running at ${url}\n`);
   } finally {
     pm2Client.disconnect();

@@ -1,12 +1,12 @@
 import { openPool } from '@linebacker/db';
 import { DependencyUnavailableError } from '@linebacker/domain';
 import { openInterfaceQueues, startPollLoop } from '@linebacker/interface-queue';
-import { QUEUES, openCounters, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
+import { QUEUES, announceInstance, openCounters, openProducerQueue, type StatusReceivedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { receiveReplies } from './receive-replies.js';
 
 await runApp('external-queue-receiver', async (context) => {
-  const { config, logger, onShutdown } = context;
+  const { config, logger, onShutdown, work } = context;
   const db = openPool(context, 'external-queue-receiver');
   const counters = openCounters(context);
   const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
@@ -15,7 +15,8 @@ await runApp('external-queue-receiver', async (context) => {
   // receive would only raise the messages' dequeue counts towards the poison limit.
   let inboxUnavailable = false;
   const loop = startPollLoop({
-    poll: async () => {
+    // a receive in progress (a batch of up to 32 replies) is this app's activeJobs in the instance registry
+    poll: () => work.track(async () => {
       if (inboxUnavailable) await db.query('SELECT 1');
       inboxUnavailable = false;
       try {
@@ -34,7 +35,7 @@ await runApp('external-queue-receiver', async (context) => {
         inboxUnavailable = err instanceof DependencyUnavailableError && err.dependency === 'postgres';
         throw err;
       }
-    },
+    }),
     maxIdleMs: config.statusReceiver.maxIdlePollMs,
     fullBatch: config.statusReceiver.batchSize,
     batchWaitMs: config.statusReceiver.batchWaitMs,
@@ -42,4 +43,4 @@ await runApp('external-queue-receiver', async (context) => {
     onError: (err) => logger.warn({ err }, 'polling the interface status queue failed; backing off'),
   });
   onShutdown('status queue polling', () => loop.stop());
-});
+}, { announce: announceInstance });

@@ -44,8 +44,17 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   // (for statistics and the queue UI, which never read job data: a Queue's type is invariant in it)
   const queues = [createdQueue, allowedQueue, statusReceivedQueue as unknown as RequestQueue];
 
-  // the leader's lock, released after its duties have stopped (shutdown runs last-registered-first)
-  const leadership = new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs);
+  // The leader's lock, released after its duties have stopped (shutdown runs last-registered-first).
+  // One leader for every host (SPEC §9): its duties read and write only Postgres, Redis and the
+  // instance registry, never anything of the host they run on (the PM2 a receiver shows is its
+  // own host's, added when it answers), so they go on unchanged wherever the lock moves.
+  const leadership = new AdvisoryLeadership(
+    config.database.url,
+    RECONCILIATION_LOCK_KEY,
+    config.database.connectTimeoutMs,
+    // Postgres cuts application_name at 63 bytes
+    `linebacker leader ${config.instance.hostName} pid ${process.pid}`.slice(0, 63),
+  );
   onShutdown('leadership', () => leadership.release());
   const counters = openCounters(context);
   startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership });

@@ -1,4 +1,5 @@
 import { openInterfaceQueues } from '@linebacker/interface-queue';
+import { announceInstance } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { startInterfaceSimulator } from './interface-simulator.js';
 
@@ -21,4 +22,4 @@ await runApp('interface-simulator', async (context) => {
     logger,
   });
   onShutdown('interface simulator', () => simulator.stop());
-});
+}, { announce: announceInstance });

@@ -1,5 +1,5 @@
 import { openPool } from '@linebacker/db';
-import { QUEUES, openCounters, startStepWorker, type StatusReceivedJobData } from '@linebacker/queues';
+import { QUEUES, announceInstance, openCounters, startStepWorker, type StatusReceivedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { receiveStatus, recordGiveUp } from './receive-status.js';
 
@@ -13,4 +13,4 @@ await runApp('receive-status', async (context) => {
     counters: deps.counters,
     probe: () => deps.pool.query('SELECT 1'),
   });
-});
+}, { announce: announceInstance });

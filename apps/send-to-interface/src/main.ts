@@ -1,6 +1,6 @@
 import { openPool } from '@linebacker/db';
 import { createSendWindow, openInterfaceQueues } from '@linebacker/interface-queue';
-import { QUEUES, openCounters, startStepWorker, type AllowedJobData } from '@linebacker/queues';
+import { QUEUES, announceInstance, openCounters, startStepWorker, type AllowedJobData } from '@linebacker/queues';
 import { runApp } from '@linebacker/runtime';
 import { failUnsent, sendToInterface } from './send-to-interface.js';
 
@@ -30,4 +30,4 @@ await runApp('send-to-interface', async (context) => {
   });
   // runs before the worker closes (last registered, first run): sends waiting for room go out
   onShutdown('interface send window', () => window.stop());
-});
+}, { announce: announceInstance });

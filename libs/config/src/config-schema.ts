@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { HOST_PORT_LIST, parseHostPortList, redisConfig, redisUrlProblem, splitRedisUrl } from './redis-settings.js';
 
@@ -8,6 +9,8 @@ const positiveInt = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
 const ratio = z.coerce.number().min(0).max(1);
 const onOff = z.enum(['on', 'off']);
+/** PM2 app names separated by commas. */
+const appNames = z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be PM2 app names separated by commas');
 const queueName = z
   .string()
   .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid Azure queue name (3-63 of a-z, 0-9, single "-")');
@@ -106,10 +109,13 @@ export const envSchema = z
     LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
-    LINEBACKER_PIPELINE_APPS: z
+    LINEBACKER_PIPELINE_APPS: appNames.optional(),
+    LINEBACKER_HOST_APPS: appNames.optional(),
+    LINEBACKER_HOST_NAME: z
       .string()
-      .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be PM2 app names separated by commas')
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 characters of A-Z, a-z, 0-9, ".", "_" or "-" (no ":")')
       .optional(),
+    LINEBACKER_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5000),
     /** Set by PM2 in every process it runs. */
     pm_id: z.string().optional(),
     exec_mode: z.string().optional(),
@@ -337,9 +343,21 @@ function toConfig(e: Env) {
     },
     health: {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
-      /** PM2 apps that must have an instance online, else /healthz is degraded (set by ecosystem.config.js). */
+      /**
+       * Apps of the pipeline that must have a live instance on some host (the instance registry),
+       * else /healthz is degraded (set by ecosystem.config.js for the http-receiver).
+       */
       expectedApps: e.LINEBACKER_PIPELINE_APPS?.split(',') ?? [],
     },
+    /** This process in the instance registry (SPEC §9; libs/queues instance-heartbeat.ts). */
+    instance: {
+      /** The host it runs on, as /healthz and the dashboard show it: unique per host. */
+      hostName: e.LINEBACKER_HOST_NAME ?? hostname(),
+      /** How often it announces itself; it counts as gone after 3 missed beats. */
+      heartbeatMs: e.LINEBACKER_HEARTBEAT_MS,
+    },
+    /** The apps `npm start` starts on this host (ecosystem.config.js); undefined: all of them. */
+    hostApps: e.LINEBACKER_HOST_APPS?.split(','),
     /** True when this process runs under PM2. */
     underPm2: e.pm_id !== undefined,
     /** True in a PM2 cluster-mode worker, whose stdout PM2 captures only through process.stdout. */

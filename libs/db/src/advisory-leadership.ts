@@ -8,10 +8,16 @@ import pg from 'pg';
 export class AdvisoryLeadership {
   private client: pg.Client | undefined;
 
+  /**
+   * `applicationName` names the lock's session in pg_stat_activity: with the host and pid in it, an
+   * operator finds which instance of which host leads (`SELECT application_name FROM pg_locks JOIN
+   * pg_stat_activity USING (pid) WHERE locktype = 'advisory'`).
+   */
   constructor(
     private readonly databaseUrl: string,
     private readonly lockKey: number,
     private readonly connectTimeoutMs: number,
+    private readonly applicationName = 'linebacker leader election',
   ) {}
 
   get isLeader(): boolean {
@@ -24,7 +30,7 @@ export class AdvisoryLeadership {
     const client = new pg.Client({
       connectionString: this.databaseUrl,
       connectionTimeoutMillis: this.connectTimeoutMs,
-      application_name: 'linebacker leader election',
+      application_name: this.applicationName,
       keepAlive: true,
     });
     // a dropped connection means the lock is gone: step down

@@ -24,3 +24,16 @@ export { startStepWorker, openProducerQueue, openCounters } from './step-worker.
 export { queueStatistics, queueStatisticsSchema, type QueueStatistics } from './queue-statistics.js';
 export { PipelineCounters, countersKey, readCounters } from './pipeline-counters.js';
 export { counterField, parseCounterField, type CounterKey } from './counter-keys.js';
+export {
+  instanceRecordSchema,
+  liveInstanceSchema,
+  readInstances,
+  writeInstance,
+  removeInstance,
+  instanceKey,
+  instanceIndexKey,
+  MISSED_BEATS_UNTIL_GONE,
+  type InstanceRecord,
+  type LiveInstance,
+} from './instance-registry.js';
+export { announceInstance, instanceIdentity, startInstanceHeartbeat, type InstanceHeartbeat, type InstanceIdentity } from './instance-heartbeat.js';

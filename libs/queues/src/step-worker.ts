@@ -20,12 +20,14 @@ export async function startStepWorker<T extends RequestJobData>(
   context: AppContext,
   step: StepOptions<T>,
 ): Promise<Worker<T>> {
-  const { config, logger, onShutdown } = context;
+  const { config, logger, onShutdown, work } = context;
   const connection = createWorkerConnection(config.redis, `linebacker:${step.queue}:worker`);
   connection.on('error', (err) => logger.debug({ err }, 'Redis worker connection error'));
   const counters = step.counters ?? openCounters(context);
   const worker = createRequestWorker<T>({
     ...step,
+    // jobs in progress, for the instance registry (activeJobs)
+    handle: (data, log, job) => work.track(() => step.handle(data, log, job)),
     connection,
     prefix: config.redis.queuePrefix,
     retry: config.retry,

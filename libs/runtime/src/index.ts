@@ -1,5 +1,6 @@
-export { runApp, type AppContext } from './run-app.js';
+export { runApp, type AppContext, type RunAppOptions } from './run-app.js';
 export { createLogger, type Logger } from './logger.js';
 export { Shutdown, type Releaser } from './shutdown.js';
 export { withTimeout } from './with-timeout.js';
 export { startPeriodicTask, type PeriodicTask } from './periodic-task.js';
+export { WorkInProgress } from './work-in-progress.js';

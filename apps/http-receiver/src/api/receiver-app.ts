@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '@linebacker/config';
 import type { Pool } from '@linebacker/db';
 import type { RedisClient, RequestQueue } from '@linebacker/queues';
+import type { WorkInProgress } from '@linebacker/runtime';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
 import { createAuthenticator } from '../auth/authenticate.js';
@@ -15,7 +16,7 @@ import { browserSessionRoutes, redirectBrowsersToSignIn } from '../auth/browser-
 import { DASHBOARD_STYLESHEET, dashboardRoutes } from '../operator/dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import type { HealthSnapshot } from '../health/health-schemas.js';
-import type { HealthCache } from '../health/health-cache.js';
+import type { Health } from '../health/start-health.js';
 import { healthzRoutes } from '../health/healthz-route.js';
 import { createMetrics } from '../health/metrics.js';
 import { openApiRoutes } from '../operator/openapi.js';
@@ -31,11 +32,15 @@ export interface ReceiverDeps {
   createdQueue: RequestQueue;
   /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
   queues: readonly RequestQueue[];
-  health: Pick<HealthCache, 'current'>;
+  health: Pick<Health, 'current' | 'localPm2'>;
   logger: Logger;
+  /** LINEBACKER_HOST_NAME, for the labels of this host's PM2 metrics. */
+  hostName: string;
   http: Config['http'];
   admission: AdmissionLimits;
   isShuttingDown: () => boolean;
+  /** Requests being answered: this instance's activeJobs in the instance registry. */
+  work: WorkInProgress;
 }
 
 /**
@@ -54,13 +59,18 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.set('trust proxy', deps.http.trustProxy);
 
   app.use((_req, res, next) => {
+    // requests being answered, until the response is sent or its connection drops
+    res.once('close', deps.work.begin());
+    next();
+  });
+  app.use((_req, res, next) => {
     // while shutting down, no connection is kept alive for another request: the client sends its
     // next one on a new connection, which reaches a receiver that is not stopping (the one PM2
     // started for a reload). Idle connections are never closed under a client (http-server.ts).
     if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
     next();
   });
-  const metrics = createMetrics(deps.health);
+  const metrics = createMetrics(deps.health, deps.hostName);
   app.use(metrics.observeHttp);
   app.use(traceId);
   app.use(

@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Queryable, RequestCounts } from '@linebacker/db';
 import type { MessageQueue } from '@linebacker/interface-queue';
-import { queueStatistics, readCounters, type QueueStatistics, type RedisClient } from '@linebacker/queues';
-import type { DependencyHealth, HealthSnapshot, Pm2Section } from './health-schemas.js';
+import { queueStatistics, readCounters, type LiveInstance, type QueueStatistics, type RedisClient } from '@linebacker/queues';
+import type { DependencyHealth, HealthSnapshot } from './health-schemas.js';
+import { appsWithoutInstance } from './hosts.js';
 
 export interface HealthSources {
   db: Queryable;
@@ -12,10 +13,13 @@ export interface HealthSources {
   /** The interface queues (requests, statuses, poison): their depths, and the dependency check. */
   interfaceQueues: Pick<MessageQueue, 'approximateCount' | 'name'>[];
   queues: Queue[];
-  pm2: { read(): Promise<Pm2Section> };
-  /** PM2 apps that must have an instance online (from ecosystem.config.js). */
+  /** The instance registry (SPEC §9): every live instance of every host. */
+  instances: { read(): Promise<LiveInstance[]> };
+  /** Apps of the pipeline that must have a live instance on some host (from ecosystem.config.js). */
   expectedApps: string[];
   countersKey: string;
+  /** This process, when it holds the leader lock (null otherwise). */
+  leader: () => HealthSnapshot['leader'];
 }
 
 async function timed<T>(probe: () => Promise<T>): Promise<{ health: DependencyHealth; value?: T }> {
@@ -30,20 +34,20 @@ async function timed<T>(probe: () => Promise<T>): Promise<{ health: DependencyHe
 
 /**
  * The `status` rule (README "Operating it"): `down` when Postgres is unreachable (nothing can be
- * accepted); `degraded` when Redis or the interface queue is unreachable, or an expected PM2 app
- * has no instance online; `ok` otherwise.
+ * accepted); `degraded` when Redis or the interface queue is unreachable, or an app of the
+ * pipeline has no live instance on any host; `ok` otherwise.
+ *
+ * The instance registry decides, not PM2: the PM2 this process could ask is only its own host's
+ * (SPEC §9), and an app may run on any host.
  */
 export function overallStatus(
-  snapshot: Pick<HealthSnapshot, 'dependencies' | 'pm2'>,
+  snapshot: Pick<HealthSnapshot, 'dependencies' | 'instances'>,
   expectedApps: string[],
 ): HealthSnapshot['status'] {
   const { postgres, redis, interfaceQueue } = snapshot.dependencies;
   if (postgres.status === 'down') return 'down';
   if (redis.status === 'down' || interfaceQueue.status === 'down') return 'degraded';
-  if (snapshot.pm2.available) {
-    const online = new Map(snapshot.pm2.apps.map((app) => [app.name, app.online]));
-    if (expectedApps.some((name) => !online.get(name))) return 'degraded';
-  }
+  if (appsWithoutInstance(snapshot.instances, expectedApps).length > 0) return 'degraded';
   return 'ok';
 }
 
@@ -60,19 +64,26 @@ async function interfaceQueueDepths(queues: HealthSources['interfaceQueues']): P
   return depths;
 }
 
-/** Gathers everything /healthz shows (SPEC §5.4), each source bounded and independent. */
+/**
+ * Gathers what /healthz shows of the whole cluster (SPEC §5.4, §9), each source bounded and
+ * independent. Nothing in it depends on the host that collects it: the PM2 of that host is not
+ * part of it (each receiver adds its own host's PM2 when it answers, healthz-route.ts).
+ */
 export async function collectHealth(sources: HealthSources): Promise<HealthSnapshot> {
-  const [postgres, redis, interfaceQueue, pm2] = await Promise.all([
+  const [postgres, redis, interfaceQueue] = await Promise.all([
     timed(() => sources.db.query('SELECT 1')),
     timed(() => sources.redis.ping()),
     timed(() => interfaceQueueDepths(sources.interfaceQueues)),
-    sources.pm2.read(),
   ]);
   const requests = postgres.health.status === 'up' ? await sources.requestCounts.read(sources.db).catch(() => null) : null;
   const queues: Record<string, QueueStatistics> = {};
   let counters: Record<string, number> = {};
+  let instances: LiveInstance[] = [];
   if (redis.health.status === 'up') {
-    counters = await readCounters(sources.redis, sources.countersKey).catch(() => ({}));
+    [counters, instances] = await Promise.all([
+      readCounters(sources.redis, sources.countersKey).catch(() => ({})),
+      sources.instances.read().catch(() => []),
+    ]);
     const stats = await Promise.allSettled(sources.queues.map((queue) => queueStatistics(queue)));
     for (const [i, result] of stats.entries()) {
       if (result.status === 'fulfilled') queues[sources.queues[i]!.name] = result.value;
@@ -81,11 +92,16 @@ export async function collectHealth(sources: HealthSources): Promise<HealthSnaps
   const interfaceQueues = interfaceQueue.value ?? {};
   const partial = {
     dependencies: { postgres: postgres.health, redis: redis.health, interfaceQueue: interfaceQueue.health },
-    pm2,
+    instances,
     queues,
     interfaceQueues,
     requests,
     counters,
   };
-  return { status: overallStatus(partial, sources.expectedApps), generatedAt: new Date().toISOString(), ...partial };
+  return {
+    status: overallStatus(partial, sources.expectedApps),
+    generatedAt: new Date().toISOString(),
+    leader: sources.leader(),
+    ...partial,
+  };
 }

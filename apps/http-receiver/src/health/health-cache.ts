@@ -9,13 +9,19 @@ export interface HealthCache {
   stop(): Promise<void>;
 }
 
+/** A shared snapshot older than this many refresh periods is its leader's last: the leader is gone. */
+const STALE_AFTER_PERIODS = 3;
+
 /**
  * /healthz is served from memory, so its cost does not grow with the number of dashboards polling
  * it (SPEC §5.4). One timer per receiver process, every `refreshMs`:
- * - the leader (the instance holding the reconciliation lock) collects the snapshot — PM2, BullMQ
- *   counts, Postgres counts, dependency latencies — and shares it in Redis;
- * - every other instance reads that one key (one Redis GET a period), and collects the snapshot
- *   itself only when there is none (no leader yet, or Redis down).
+ * - the leader (the instance holding the reconciliation lock, on any host) collects the snapshot —
+ *   the instance registry, BullMQ counts, Postgres counts, dependency latencies — and shares it in
+ *   Redis;
+ * - every other instance, on every host, reads that one key (one Redis GET a period), and collects
+ *   the snapshot itself only when there is none (no leader yet, or Redis down) or when it is older
+ *   than 3 periods (the leader died: until another instance takes the lock, at the next
+ *   reconciliation tick, the one that answers collects for itself).
  */
 export function startHealthCache(options: {
   collect: () => Promise<HealthSnapshot>;
@@ -35,7 +41,9 @@ export function startHealthCache(options: {
   const refresh = async () => {
     try {
       if (!options.isLeader()) {
-        snapshot = (await shared()) ?? (await options.collect());
+        const latest = await shared();
+        const fresh = latest && Date.now() - Date.parse(latest.generatedAt) <= STALE_AFTER_PERIODS * options.refreshMs;
+        snapshot = fresh ? latest : await options.collect();
         return;
       }
       snapshot = await options.collect();

@@ -1,5 +1,5 @@
 import { requestStatisticsSchema } from '@linebacker/db';
-import { queueStatisticsSchema } from '@linebacker/queues';
+import { liveInstanceSchema, queueStatisticsSchema } from '@linebacker/queues';
 import { z } from 'zod';
 
 /*
@@ -39,20 +39,48 @@ export const pm2AppSchema = z.object({
 }).meta({ id: 'Pm2App' });
 export type Pm2App = z.infer<typeof pm2AppSchema>;
 
-const pm2SectionSchema = z.union([
-  z.object({ available: z.literal(true), apps: z.array(pm2AppSchema) }),
-  z.object({ available: z.literal(false), reason: z.string(), apps: z.array(pm2AppSchema).max(0) }),
-]);
+const pm2SectionSchema = z
+  .union([
+    z.object({ available: z.literal(true), apps: z.array(pm2AppSchema) }),
+    z.object({ available: z.literal(false), reason: z.string(), apps: z.array(pm2AppSchema).max(0) }),
+  ])
+  .meta({ description: 'the local PM2 of the host whose receiver answered (SPEC §9); every host is in `instances` and `hosts`' });
 export type Pm2Section = z.infer<typeof pm2SectionSchema>;
+
+export type Instance = z.infer<typeof liveInstanceSchema>;
+
+export const hostSummarySchema = z
+  .object({
+    host: z.string(),
+    apps: z.record(z.string(), count).meta({ description: 'live instances per app on this host' }),
+    instances: count,
+    lastSeenAt: z.iso.datetime().meta({ description: 'the latest heartbeat of any of its instances' }),
+  })
+  .meta({ id: 'HostSummary' });
+export type HostSummary = z.infer<typeof hostSummarySchema>;
+
+const leaderSchema = z
+  .object({ host: z.string(), pid: z.int().positive() })
+  .nullable()
+  .meta({
+    description:
+      'the receiver instance that holds the leader lock (recovery, reconciliation, reply timeouts, pruning, this snapshot); ' +
+      'null when this snapshot was collected by another instance (no leader yet, or the shared snapshot unreachable)',
+  });
 
 /** What the health leader collects about once a second and shares (health-cache.ts). */
 export const healthSnapshotSchema = z.object({
   status: z.enum(['ok', 'degraded', 'down']).meta({
-    description: 'down: Postgres unreachable; degraded: Redis or the interface queue unreachable, or an app with no instance online',
+    description:
+      'down: Postgres unreachable; degraded: Redis or the interface queue unreachable, or an app of the pipeline with no live instance on any host',
   }),
   generatedAt: z.iso.datetime().meta({ description: 'UTC, ISO 8601' }),
+  leader: leaderSchema,
   dependencies: z.object({ postgres: dependencyHealthSchema, redis: dependencyHealthSchema, interfaceQueue: dependencyHealthSchema }),
-  pm2: pm2SectionSchema,
+  instances: z.array(liveInstanceSchema).meta({
+    description:
+      'every live app instance of every host, from the instance registry (SPEC §9); an instance that missed 3 heartbeats is not shown',
+  }),
   queues: z.record(z.string(), queueStatisticsSchema).meta({ description: 'by BullMQ queue name' }),
   interfaceQueues: z.record(z.string(), z.object({ messages: count })).meta({
     description:
@@ -74,9 +102,14 @@ export const admissionSchema = z.union([
 ]);
 export type Admission = z.infer<typeof admissionSchema>;
 
-/** GET /healthz: the snapshot, how old it is, and whether this receiver admits new requests on it. */
+/**
+ * GET /healthz: the snapshot, how old it is, the hosts of its live instances, the PM2 of the host
+ * that answered, and whether this receiver admits new requests on it.
+ */
 export const healthReportSchema = healthSnapshotSchema
   .extend({
+    hosts: z.array(hostSummarySchema).meta({ description: 'one entry per host with a live instance, from `instances`' }),
+    pm2: pm2SectionSchema,
     ageMs: z.number().meta({ description: 'how old the snapshot is' }),
     admission: admissionSchema.meta({
       description: 'whether this receiver takes new backup requests on this snapshot (503 pipeline-overloaded when not)',

@@ -2,16 +2,19 @@ import { Router, type RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { requireScope } from '../auth/auth-middleware.js';
 import { parseCounterField, type CounterKey } from '@linebacker/queues';
-import type { HealthCache } from './health-cache.js';
+import type { Pm2App } from './health-schemas.js';
+import type { Health } from './start-health.js';
+import { hostsOf, liveInstances } from './hosts.js';
 
 /**
  * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
- * from the same cached snapshot at scrape time (so scraping adds no load on Redis, Postgres or PM2),
- * this process's HTTP rate and latency, the new requests it refused under overload (admission.ts)
- * and Node.js runtime metrics, and the pipeline counters every app adds to Redis (jobs per step and
- * outcome, processing time, retries, poison messages, reconciliation repairs). With several receiver
- * instances each scrape reaches one of them: HTTP and runtime series describe that instance (label
- * `pid`); pipeline-wide series are the same in all.
+ * from the same cached snapshot at scrape time (so scraping adds no load on Redis or Postgres),
+ * the PM2 list of this host (read at most once a refresh period), this process's HTTP rate and
+ * latency, the new requests it refused under overload (admission.ts) and Node.js runtime metrics,
+ * and the pipeline counters every app adds to Redis (jobs per step and outcome, processing time,
+ * retries, poison messages, reconciliation repairs). With several receiver instances each scrape
+ * reaches one of them: HTTP and runtime series describe that instance (label `pid`), PM2 series
+ * its host (label `host`); pipeline-wide series, `linebacker_instances` included, are the same in all.
  */
 export interface ReceiverMetrics {
   router: Router;
@@ -25,7 +28,11 @@ export interface ReceiverMetrics {
 
 export type CredentialKind = 'api-key' | 'jwt-subject' | 'session';
 
-export function createMetrics(health: Pick<HealthCache, 'current'>): ReceiverMetrics {
+/**
+ * `host` is this receiver's LINEBACKER_HOST_NAME: the label of the PM2 series, which describe the
+ * PM2 of the host that was scraped (SPEC §9); `linebacker_instances` covers every host.
+ */
+export function createMetrics(health: Pick<Health, 'current' | 'localPm2'>, host: string): ReceiverMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pid: String(process.pid) });
   collectDefaultMetrics({ register: registry });
@@ -81,6 +88,19 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): ReceiverMet
     });
   const snapshotGauge = (name: string, help: string, labelNames: string[], fill: (gauge: Gauge) => void) =>
     fromSnapshot(Gauge, name, help, labelNames, fill);
+  /** A gauge per app of this host's PM2 (read at most once a refresh period), labelled with the host. */
+  const localPm2Gauge = (name: string, help: string, value: (app: Pm2App) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['host', 'app'],
+      registers: [registry],
+      async collect() {
+        const { apps } = await health.localPm2();
+        this.reset();
+        for (const app of apps) this.set({ host, app: app.name }, value(app));
+      },
+    });
   const current = () => health.current();
 
   snapshotGauge('linebacker_health_status', '1 for the current overall status (ok, degraded, down)', ['status'], (g) => {
@@ -94,17 +114,15 @@ export function createMetrics(health: Pick<HealthCache, 'current'>): ReceiverMet
       if (d.latencyMs !== null) g.set({ dependency }, d.latencyMs / 1000);
     }
   });
-  snapshotGauge('linebacker_pm2_instances_online', 'online PM2 instances per app', ['app'], (g) => {
-    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.online);
-  });
-  snapshotGauge('linebacker_pm2_restarts', 'PM2 restarts per app (sum over instances)', ['app'], (g) => {
-    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.restarts);
-  });
-  snapshotGauge('linebacker_pm2_memory_bytes', 'resident memory per app (sum over instances)', ['app'], (g) => {
-    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.memoryBytes);
-  });
-  snapshotGauge('linebacker_pm2_cpu_percent', 'CPU per app (sum over instances)', ['app'], (g) => {
-    for (const app of current()?.pm2.apps ?? []) g.set({ app: app.name }, app.cpuPercent);
+  localPm2Gauge('linebacker_pm2_instances_online', "online PM2 instances per app, in the scraped host's PM2", (app) => app.online);
+  localPm2Gauge('linebacker_pm2_restarts', "PM2 restarts per app (sum over instances), in the scraped host's PM2", (app) => app.restarts);
+  localPm2Gauge('linebacker_pm2_memory_bytes', "resident memory per app (sum over instances), in the scraped host's PM2", (app) => app.memoryBytes);
+  localPm2Gauge('linebacker_pm2_cpu_percent', "CPU per app (sum over instances), in the scraped host's PM2", (app) => app.cpuPercent);
+  snapshotGauge('linebacker_instances', 'live app instances per host and app, from the instance registry (every host)', ['host', 'app'], (g) => {
+    const snapshot = current();
+    for (const summary of hostsOf(snapshot ? liveInstances(snapshot.instances, snapshot.generatedAt, Date.now()) : [])) {
+      for (const [app, count] of Object.entries(summary.apps)) g.set({ host: summary.host, app }, count);
+    }
   });
   snapshotGauge('linebacker_queue_jobs', 'BullMQ jobs per queue and state', ['queue', 'state'], (g) => {
     for (const [queue, stats] of Object.entries(current()?.queues ?? {})) {

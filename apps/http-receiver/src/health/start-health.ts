@@ -1,9 +1,10 @@
 import { createInterfaceQueues } from '@linebacker/interface-queue';
 import { RequestCounts, type Queryable } from '@linebacker/db';
-import { countersKey, type RedisClient, type RequestQueue } from '@linebacker/queues';
+import { countersKey, readInstances, type RedisClient, type RequestQueue } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { collectHealth } from './collect-health.js';
 import { startHealthCache, type HealthCache } from './health-cache.js';
+import type { Pm2Section } from './health-schemas.js';
 import { createPm2Reader } from './pm2-processes.js';
 
 export interface HealthDeps {
@@ -15,13 +16,19 @@ export interface HealthDeps {
   isLeader: () => boolean;
 }
 
+export interface Health extends HealthCache {
+  /** The PM2 of this host (SPEC §9: /healthz shows the PM2 of the host that answered), read at most once a refresh period. */
+  localPm2(): Promise<Pm2Section>;
+}
+
 /** The /healthz snapshot, refreshed about every `LINEBACKER_HEALTH_REFRESH_MS` (health-cache.ts). */
-export function startHealth(context: AppContext, deps: HealthDeps): HealthCache {
+export function startHealth(context: AppContext, deps: HealthDeps): Health {
   const { config, logger, onShutdown } = context;
-  const pm2 = createPm2Reader(config.underPm2);
+  const pm2 = createPm2Reader(config.underPm2, config.health.refreshMs);
   onShutdown('pm2 connection', () => pm2.close());
   const interfaceQueues = createInterfaceQueues(config.interface);
   const requestCounts = new RequestCounts();
+  const prefix = config.redis.queuePrefix;
   const health = startHealthCache({
     collect: () =>
       collectHealth({
@@ -30,16 +37,17 @@ export function startHealth(context: AppContext, deps: HealthDeps): HealthCache 
         redis: deps.redis,
         interfaceQueues: [interfaceQueues.requests, interfaceQueues.statuses, interfaceQueues.poison],
         queues: deps.queues,
-        pm2,
+        instances: { read: () => readInstances(deps.redis, prefix) },
         expectedApps: config.health.expectedApps,
-        countersKey: countersKey(config.redis.queuePrefix),
+        countersKey: countersKey(prefix),
+        leader: () => (deps.isLeader() ? { host: config.instance.hostName, pid: process.pid } : null),
       }),
     redis: deps.redis,
-    key: `${config.redis.queuePrefix}:linebacker:health`,
+    key: `${prefix}:linebacker:health`,
     isLeader: deps.isLeader,
     refreshMs: config.health.refreshMs,
     log: logger,
   });
   onShutdown('health cache', () => health.stop());
-  return health;
+  return { ...health, localPm2: () => pm2.read() };
 }

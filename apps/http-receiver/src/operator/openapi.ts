@@ -260,8 +260,10 @@ authenticated('get', '/healthz', ['ops:read'], {
   operationId: 'healthz',
   summary: 'Health for dashboards',
   description:
-    'Dependencies with latency, PM2 apps, BullMQ queue counts, request counts and whether new requests are ' +
-    'admitted, from a snapshot at most about a second old, so polling costs Redis, Postgres and PM2 nothing.',
+    'Dependencies with latency, every live app instance of every host (the instance registry) and a summary per host, ' +
+    'the leader, the PM2 apps of the answering host, BullMQ queue counts, request counts and whether new requests are ' +
+    'admitted, from a snapshot at most about a second old, so polling costs Redis and Postgres nothing (and the local PM2 ' +
+    'at most one list per refresh period).',
   tags: ['operations'],
   responses: {
     '200': json('status ok or degraded', healthReportSchema),

@@ -175,6 +175,69 @@ function renderHealth(health) {
     ),
     'not reported',
   );
+
+  renderHosts(health);
+}
+
+// ---- hosts: every live instance of every host, from the instance registry (/healthz `instances`) ----
+
+/**
+ * One card per host, its apps and their instances (pid, uptime, CPU, memory, active jobs, last
+ * heartbeat); the leader instance is marked. Ages are taken on the server's clock (the snapshot's
+ * `generatedAt` + `ageMs`), so a browser whose clock is off still shows them right.
+ */
+function renderHosts(health) {
+  const instances = Array.isArray(health.instances) ? health.instances : [];
+  const hosts = Array.isArray(health.hosts) ? health.hosts : [];
+  const serverNow = Date.parse(health.generatedAt) + (isNumber(health.ageMs) ? health.ageMs : 0);
+  const ageOf = (iso) => (Number.isFinite(serverNow) && typeof iso === 'string' ? Math.max(0, (serverNow - Date.parse(iso)) / 1000) : undefined);
+  const leader = isObject(health.leader) ? health.leader : null;
+
+  $('#hosts-summary').textContent =
+    `${hosts.length} ${hosts.length === 1 ? 'host' : 'hosts'}, ${instances.length} ${instances.length === 1 ? 'instance' : 'instances'}. ` +
+    (leader ? `Leader: ${leader.host} (pid ${leader.pid}).` : 'Leader: not known from this snapshot.');
+
+  const cards = hosts.map((host) => {
+    const own = instances.filter((instance) => instance.host === host.host);
+    const apps = [...new Set(own.map((instance) => instance.app))];
+    const rows = apps.flatMap((app) => {
+      const ofApp = own.filter((instance) => instance.app === app);
+      return ofApp.map((instance, i) => {
+        const isLeader = leader !== null && leader.host === instance.host && leader.pid === instance.pid;
+        return el(
+          'tr',
+          { 'data-app': app, 'data-pid': instance.pid },
+          ...(i === 0 ? [el('th', { scope: 'rowgroup', rowspan: ofApp.length }, `${app} (${ofApp.length})`)] : []),
+          cell(isLeader ? el('span', {}, String(instance.pid), ' ', el('span', { class: 'badge', 'data-status': 'leader' }, 'leader')) : String(instance.pid), true),
+          cell(duration(ageOf(instance.startedAt)), true),
+          cell(isNumber(instance.cpuPercent) ? `${instance.cpuPercent} %` : '—', true),
+          cell(bytes(instance.memoryBytes), true),
+          cell(num(instance.activeJobs), true),
+          cell(`${duration(ageOf(instance.lastSeenAt))} ago`, true),
+        );
+      });
+    });
+    return el(
+      'article',
+      { class: 'host', 'data-host': host.host },
+      el('h3', {}, host.host, ' ', el('span', { class: 'muted' }, `· ${num(host.instances)} ${host.instances === 1 ? 'instance' : 'instances'} · last heartbeat ${duration(ageOf(host.lastSeenAt))} ago`)),
+      el(
+        'table',
+        {},
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ...['app', 'pid', 'uptime', 'CPU', 'memory', 'active jobs', 'last seen'].map((label, i) => el('th', { scope: 'col', class: i > 0 ? 'num' : undefined }, label)),
+          ),
+        ),
+        el('tbody', {}, ...rows),
+      ),
+    );
+  });
+  $('#hosts-list').replaceChildren(...(cards.length ? cards : [el('p', { class: 'muted' }, 'No live instance is registered.')]));
 }
 
 // ---- latest requests ----
