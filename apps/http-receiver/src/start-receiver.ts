@@ -15,6 +15,7 @@ import type { AppContext } from '@linebacker/runtime';
 import { startApi } from './api/start-api.js';
 import { startHealth } from './health/start-health.js';
 import { startPruner } from './pruning/start-pruner.js';
+import { startStatistics } from './statistics/start-statistics.js';
 import { RECONCILIATION_LOCK_KEY, startReconciler } from './reconciliation/start-reconciler.js';
 
 /**
@@ -50,6 +51,13 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   const counters = openCounters(context);
   startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership });
   startPruner(context, { pool, counters, leadership });
-  const health = startHealth(context, { pool, redis, queues, isLeader: () => leadership.isLeader });
-  return startApi(context, { pool, redis, createdQueue, queues, health });
+  const statistics = startStatistics(context, { pool, redis });
+  const health = startHealth(context, {
+    pool,
+    redis,
+    queues,
+    isLeader: () => leadership.isLeader,
+    onCollected: (snapshot) => statistics.queueDepth.record(snapshot),
+  });
+  return startApi(context, { pool, redis, createdQueue, queues, health, statistics: statistics.pipeline });
 }

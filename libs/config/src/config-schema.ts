@@ -92,6 +92,8 @@ export const envSchema = z
     LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
+    LINEBACKER_STATISTICS_REFRESH_MS: positiveInt.default(10_000),
+    LINEBACKER_QUEUE_DEPTH_SAMPLE_MS: z.coerce.number().int().min(1000).default(10_000),
     LINEBACKER_PIPELINE_APPS: z
       .string()
       .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be PM2 app names separated by commas')
@@ -283,6 +285,13 @@ function toConfig(e: Env) {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
       /** PM2 apps that must have an instance online, else /healthz is degraded (set by ecosystem.config.js). */
       expectedApps: e.LINEBACKER_PIPELINE_APPS?.split(',') ?? [],
+    },
+    /** The operator dashboard's charts (GET /api/v1/ops/statistics). */
+    statistics: {
+      /** The per-minute statistics are computed at most this often (shared by every dashboard). */
+      refreshMs: e.LINEBACKER_STATISTICS_REFRESH_MS,
+      /** The health leader keeps a sample of the queue depths this often, for an hour. */
+      queueDepthSampleMs: e.LINEBACKER_QUEUE_DEPTH_SAMPLE_MS,
     },
     /** True when this process runs under PM2. */
     underPm2: e.pm_id !== undefined,

@@ -24,3 +24,10 @@ export {
 } from './backup-requests/statistics.js';
 export { EXPIRING_ROWS, deleteExpiredRows, type ExpiringRows } from './retention/expiring-rows.js';
 export * from './browser-sessions/browser-sessions.js';
+export {
+  STAGES,
+  readMinuteStatistics,
+  type MinuteStatistics,
+  type Stage,
+  type StageLatency,
+} from './backup-requests/minute-statistics.js';

@@ -24,6 +24,8 @@ import { QUEUE_BOARD_PATH, queueBoard } from '../operator/queue-board.js';
 import { rateLimitPerClient } from '../auth/rate-limit.js';
 import { traceId } from './trace-id.js';
 import { securityHeaders } from './security-headers.js';
+import type { PipelineStatistics } from '../statistics/pipeline-statistics.js';
+import { statisticsRoutes } from '../statistics/statistics-routes.js';
 
 export interface ReceiverDeps {
   pool: Pool;
@@ -32,6 +34,8 @@ export interface ReceiverDeps {
   /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
   queues: readonly RequestQueue[];
   health: Pick<HealthCache, 'current'>;
+  /** The operator dashboard's charts (GET /api/v1/ops/statistics). */
+  statistics: PipelineStatistics;
   logger: Logger;
   http: Config['http'];
   admission: AdmissionLimits;
@@ -109,6 +113,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     }),
   );
   app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));
+  app.use(statisticsRoutes(deps.statistics));
   app.use('/dashboard', dashboardRoutes());
   app.use(QUEUE_BOARD_PATH, queueBoard(deps.queues));
   app.use(notFoundHandler);

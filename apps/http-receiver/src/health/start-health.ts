@@ -4,6 +4,7 @@ import { countersKey, type Redis, type RequestQueue } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { collectHealth } from './collect-health.js';
 import { startHealthCache, type HealthCache } from './health-cache.js';
+import type { HealthSnapshot } from './health-schemas.js';
 import { createPm2Reader } from './pm2-processes.js';
 
 export interface HealthDeps {
@@ -13,6 +14,8 @@ export interface HealthDeps {
   queues: RequestQueue[];
   /** Whether this process collects the snapshot for every receiver (the reconciliation leader). */
   isLeader: () => boolean;
+  /** Given each snapshot this process collects as the leader. */
+  onCollected?: (snapshot: HealthSnapshot) => void;
 }
 
 /** The /healthz snapshot, refreshed about every `LINEBACKER_HEALTH_REFRESH_MS` (health-cache.ts). */
@@ -37,6 +40,7 @@ export function startHealth(context: AppContext, deps: HealthDeps): HealthCache 
     redis: deps.redis,
     key: `${config.redis.queuePrefix}:linebacker:health`,
     isLeader: deps.isLeader,
+    onCollected: deps.onCollected,
     refreshMs: config.health.refreshMs,
     log: logger,
   });

@@ -27,6 +27,8 @@ import {
   readinessSchema,
 } from '../health/health-schemas.js';
 import { BODY_LIMIT_BYTES } from '../api/json-body.js';
+import { pipelineStatisticsSchema } from '../statistics/statistics-schemas.js';
+import { STATISTICS_PATH } from '../statistics/statistics-routes.js';
 
 /*
  * GET /openapi.json, the OpenAPI 3.1 description of the http-receiver, generated from the zod
@@ -283,6 +285,18 @@ authenticated('get', '/metrics', ['ops:read'], {
   },
 });
 
+authenticated('get', STATISTICS_PATH, ['ops:read'], {
+  operationId: 'pipelineStatistics',
+  summary: 'The last hour per minute, for charts',
+  description:
+    'What the operator dashboard charts: for each of the last 60 minutes the requests accepted, the outcomes ' +
+    '(Succeeded, Failed, NotAllowed) and the p50/p95 duration of each stage, from the status history; and the queue ' +
+    'depths the health leader samples every LINEBACKER_QUEUE_DEPTH_SAMPLE_MS. Computed at most every ' +
+    'LINEBACKER_STATISTICS_REFRESH_MS and shared, so many dashboards cost no more than one.',
+  tags: ['operations'],
+  responses: { '200': json('the last hour', pipelineStatisticsSchema) },
+});
+
 authenticated('get', '/openapi.json', [], {
   operationId: 'openapi',
   summary: 'This document',
@@ -296,7 +310,9 @@ authenticated('get', '/openapi.json', [], {
 authenticated('get', '/dashboard', ['ops:read'], {
   operationId: 'dashboard',
   summary: 'Request dashboard (HTML)',
-  description: "The /healthz summary, the latest requests and one request's timeline. A browser without a session is sent to the sign-in page.",
+  description:
+    "The /healthz summary, charts of the last hour (GET /api/v1/ops/statistics), the latest requests kept up to date from " +
+    "the event stream (GET /api/v1/events) and one request's timeline. A browser without a session is sent to the sign-in page.",
   tags: ['ui'],
   responses: { '200': html('the page') },
 });
