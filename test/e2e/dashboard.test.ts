@@ -3,8 +3,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptBackupRequest, recordTransition } from '@linebacker/db';
+import type { RequestStatus } from '@linebacker/domain';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
 import type { Azurite } from '../support/azurite.js';
 import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
@@ -31,6 +35,7 @@ const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url
 const today = new Date().toISOString().slice(0, 10);
 
 let db: TestDatabase;
+let pool: pg.Pool;
 let azurite: Azurite;
 let receiver: TestReceiver;
 let operator: TestApiClient;
@@ -47,9 +52,41 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set LINEBACKER_CHROMIUM to a Chromium binary)`);
   }
   db = await createTestDatabase();
-  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix()));
+  pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
+  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix(), {
+    LINEBACKER_STATISTICS_REFRESH_MS: '1000',
+    LINEBACKER_QUEUE_DEPTH_SAMPLE_MS: '1000',
+  }));
   operator = await createTestApiClient(db.databaseUrl, ['ops:read', 'requests:write'], 'operator');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
+
+  // requests of another client that went all the way, for the charts: accepted and moved on in
+  // Postgres as the pipeline's steps would (there are no workers here), so never queued
+  const outcomes: RequestStatus[][] = [
+    ['Allowed', 'Sent', 'Succeeded'],
+    ['Allowed', 'Sent', 'Succeeded'],
+    ['Allowed', 'Sent', 'Succeeded'],
+    ['Allowed', 'Sent', 'Failed'],
+    ['NotAllowed'],
+  ];
+  for (const [i, steps] of outcomes.entries()) {
+    const { request } = await acceptBackupRequest(pool, {
+      backupRequestId: randomUUID(),
+      requesterId: writer.clientId,
+      backupJobId: 'weekly-files',
+      dataDate: today,
+      backupDataLocation: `/data/finished/${i}`,
+      traceId: `trace-finished-${i}`,
+    });
+    for (const to of steps) {
+      await recordTransition(pool, {
+        backupRequestId: request.backupRequestId,
+        to,
+        ...(to === 'Allowed' ? { backupProviderCode: 'CloudA', storagePathName: 'vault/files' } : {}),
+        ...(to === 'NotAllowed' || to === 'Failed' ? { reason: to === 'Failed' ? 'disk full' : 'unknown backup job' } : {}),
+      });
+    }
+  }
 
   for (let i = 1; i <= 3; i += 1) {
     const response = await call(receiver.url, 'POST', '/api/v1/backup-requests', {
@@ -80,6 +117,7 @@ afterAll(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   await receiver?.close();
   await azurite?.stop();
+  await pool?.end();
   await db?.drop();
 });
 
@@ -89,6 +127,32 @@ async function signIn(apiKey: string): Promise<void> {
 }
 
 const textOf = (selector: string) => page.locator(selector).innerText();
+
+/** The charts' colours (dashboard/charts.js). */
+const COLORS = { succeeded: '#2e9e5b', failed: '#d64545', notAllowed: '#8a94a6' };
+
+/** What this test reads of a <canvas> (the test code is compiled without the DOM library). */
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+}
+
+/** How many pixels of a chart's canvas have exactly this colour. */
+function pixelsOf(chart: string, hex: string): Promise<number> {
+  const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return page.$eval(
+    `${chart} canvas`,
+    (element, [r, g, b]) => {
+      const canvas = element as unknown as CanvasLike;
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] === r && data[i + 1] === g && data[i + 2] === b) n += 1;
+      return n;
+    },
+    rgb,
+  );
+}
 
 describe('the request dashboard in headless Chromium', () => {
   it('sends a browser without a session to sign in, then shows the dashboard', async () => {
@@ -119,13 +183,30 @@ describe('the request dashboard in headless Chromium', () => {
 
   it('lists the latest requests with their status, newest first', async () => {
     const rows = page.locator('#requests tbody tr[data-id]');
-    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(8);
     const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
-    expect(ids).toEqual([...posted].reverse());
+    expect(ids.slice(0, 3)).toEqual([...posted].reverse());
     const first = await rows.first().innerText();
     expect(first).toContain('nightly-db');
     expect(first).toContain(operator.clientId);
     expect(first).toContain('Received');
+  });
+
+  it('draws the charts of the last hour: completions by outcome, queue depth, stage latency', async () => {
+    // the outcomes of the five finished requests, in their colours on the canvas
+    await expect.poll(() => page.locator('#chart-outcomes').getAttribute('data-points'), { timeout: 15_000 }).not.toBeNull();
+    expect(await pixelsOf('#chart-outcomes', COLORS.succeeded)).toBeGreaterThan(50);
+    expect(await pixelsOf('#chart-outcomes', COLORS.failed)).toBeGreaterThan(20);
+    expect(await pixelsOf('#chart-outcomes', COLORS.notAllowed)).toBeGreaterThan(20);
+    expect(await textOf('#chart-outcomes figcaption')).toContain('5 in the last hour');
+    // the three waiting requests of `created`, sampled by the health leader
+    await expect.poll(async () => Number(await page.locator('#chart-queues').getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await textOf('#chart-queues .u-legend')).toContain('created waiting');
+    // p50 and p95 of the four stages in the current minute
+    await expect.poll(async () => Number(await page.locator('#chart-latency').getAttribute('data-points')), { timeout: 15_000 }).toBe(8);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.locator('#charts').screenshot({ path: join(RESULTS_DIR, 'dashboard-charts.png') });
+    expect(pageErrors).toEqual([]);
   });
 
   it("shows a request's timeline when its row is clicked, and keeps it across refreshes", async () => {
