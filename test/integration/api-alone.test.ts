@@ -31,7 +31,7 @@ beforeAll(async () => {
   app.context.onShutdown('redis', () => redis.disconnect());
   const createdQueue = createRequestQueue(QUEUES.created, redis, prefix, () => {});
   app.context.onShutdown('created queue', () => createdQueue.close());
-  const { port } = await startApi(app.context, { pool, redis, createdQueue, queues: [createdQueue], health: { current: () => undefined } });
+  const { port } = await startApi(app.context, { pool, redis, createdQueue, queues: [createdQueue], health: { current: () => undefined }, wakeups: { notify: () => undefined } });
   url = `http://127.0.0.1:${port}`;
   client = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read', 'ops:read'], 'api-alone');
 });

@@ -24,3 +24,4 @@ export {
 } from './backup-requests/statistics.js';
 export { EXPIRING_ROWS, deleteExpiredRows, type ExpiringRows } from './retention/expiring-rows.js';
 export * from './browser-sessions/browser-sessions.js';
+export { readEventsAfter, type ReadEventsOptions, type EventsRead } from './events/read-events.js';
