@@ -33,7 +33,15 @@ beforeAll(async () => {
   const createdQueue = createRequestQueue(QUEUES.created, redis, prefix, () => {});
   app.context.onShutdown('created queue', () => createdQueue.close());
   const statistics = startStatistics(app.context, { pool, redis }).pipeline;
-  const { port } = await startApi(app.context, { pool, redis, createdQueue, queues: [createdQueue], health: { current: () => undefined }, statistics });
+  const { port } = await startApi(app.context, {
+    pool,
+    redis,
+    createdQueue,
+    queues: [createdQueue],
+    health: { current: () => undefined },
+    wakeups: { notify: () => undefined },
+    statistics,
+  });
   url = `http://127.0.0.1:${port}`;
   client = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read', 'ops:read'], 'api-alone');
 });

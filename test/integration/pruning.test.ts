@@ -78,6 +78,19 @@ async function insertSessions(n: number, ageS: number): Promise<string[]> {
 const remainingSessions = async (hashes: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM browser_sessions WHERE session_hash = ANY($1)', [hashes])).rows[0]!.n;
 
+/** `n` status events written `ageS` seconds ago (as the trigger writes them, in id order); returns their request ids. */
+async function insertEvents(n: number, ageS: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => randomUUID());
+  await pool.query(
+    `INSERT INTO backup_request_events (backup_request_id, requester_id, backup_job_id, status, trace_id, at)
+     SELECT id, 'prune-client', 'prune-job', 'Received', 'trace', now() - make_interval(secs => $2) FROM unnest($1::uuid[]) AS id`,
+    [ids, ageS],
+  );
+  return ids;
+}
+const remainingEvents = async (ids: string[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM backup_request_events WHERE backup_request_id = ANY($1)', [ids])).rows[0]!.n;
+
 const remainingKeys = async (keys: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_keys WHERE idempotency_key = ANY($1)', [keys])).rows[0]!.n;
 const remainingInboxRows = async (ids: string[]) =>
@@ -86,7 +99,7 @@ const remainingReplies = async (ids: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rejected_replies WHERE backup_request_id = ANY($1)', [ids])).rows[0]!.n;
 
 describe('pruning by the leader (SPEC §6)', () => {
-  it('deletes idempotency keys, rejected replies, applied inbox replies and expired browser sessions older than their retention, keeps younger, unapplied and live ones, and counts what it deleted', async () => {
+  it('deletes idempotency keys, rejected replies, applied inbox replies, expired browser sessions and status events older than their retention, keeps younger, unapplied and live ones, and counts what it deleted', async () => {
     const oldKeys = await insertIdempotencyKeys(250, 2 * HOUR);
     const youngKeys = await insertIdempotencyKeys(20, HOUR / 2);
     const oldReplies = await insertRejectedReplies(30, 3 * HOUR);
@@ -98,6 +111,9 @@ describe('pruning by the leader (SPEC §6)', () => {
     const oldSessions = await insertSessions(6, 2 * HOUR);
     const recentSessions = await insertSessions(2, HOUR / 2);
     const liveSessions = await insertSessions(2, -HOUR);
+    // the outbox: oldest ids first, as the trigger writes them (pruned oldest-first by id)
+    const oldEvents = await insertEvents(150, 2 * HOUR);
+    const youngEvents = await insertEvents(7, HOUR / 2);
     const prefix = testQueuePrefix();
     const receiver = await startTestReceiver({
       DATABASE_URL: db.databaseUrl,
@@ -110,6 +126,7 @@ describe('pruning by the leader (SPEC §6)', () => {
       LINEBACKER_REJECTED_REPLY_RETENTION_S: String(2 * HOUR),
       LINEBACKER_APPLIED_REPLY_RETENTION_S: String(HOUR),
       LINEBACKER_EXPIRED_SESSION_RETENTION_S: String(HOUR),
+      LINEBACKER_EVENT_RETENTION_S: String(HOUR),
     });
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     try {
@@ -122,10 +139,12 @@ describe('pruning by the leader (SPEC §6)', () => {
       expect(await remainingInboxRows(unapplied)).toBe(3);
       await expect.poll(() => remainingSessions(oldSessions), { timeout: 10_000 }).toBe(0);
       expect(await remainingSessions([...recentSessions, ...liveSessions])).toBe(4);
+      await expect.poll(() => remainingEvents(oldEvents), { timeout: 10_000 }).toBe(0);
+      expect(await remainingEvents(youngEvents)).toBe(7);
       // what the pipeline counters (and /metrics' linebacker_pruned_rows_total) say
       await expect
         .poll(async () => readCounters(redis, countersKey(prefix)), { timeout: 5000 })
-        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40, 'pruned:browser_sessions': 6 });
+        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40, 'pruned:browser_sessions': 6, 'pruned:backup_request_events': 150 });
     } finally {
       await receiver.close();
       redis.disconnect();
@@ -137,7 +156,7 @@ describe('pruning by the leader (SPEC §6)', () => {
     const warnings: unknown[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
     const keys = EXPIRING_ROWS.filter((rows) => rows.table === 'idempotency_keys');
-    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR, expiredSessions: HOUR }, batchSize: 10, log, tables: keys });
+    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR, expiredSessions: HOUR, events: HOUR }, batchSize: 10, log, tables: keys });
     expect(await pass()).toEqual({ idempotency_keys: 10 * MAX_BATCHES_PER_PASS });
     expect(warnings).toEqual([expect.objectContaining({ table: 'idempotency_keys', deleted: 10 * MAX_BATCHES_PER_PASS, msg: expect.stringMatching(/behind/) })]);
     expect(await pass()).toEqual({ idempotency_keys: 250 - 10 * MAX_BATCHES_PER_PASS });

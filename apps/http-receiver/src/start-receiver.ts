@@ -2,7 +2,9 @@ import type { Express } from 'express';
 import { AdvisoryLeadership, openPool } from '@linebacker/db';
 import {
   QUEUES,
+  WakeupPublisher,
   createProducerConnection,
+  eventWakeupChannel,
   createRequestQueue,
   evictionPolicyProblem,
   openCounters,
@@ -30,6 +32,9 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   const redis = createProducerConnection(config.redis.url, 'linebacker:http-receiver');
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
+  // status changes committed here (accepted requests, reply timeouts) wake the event readers
+  const wakeups = new WakeupPublisher(redis, eventWakeupChannel(config.redis.queuePrefix));
+  onShutdown('event wake-ups', () => wakeups.close());
   void waitUntilReady(redis, 5000).then(async (ready) => {
     if (!ready) return logger.warn('Redis is not reachable: accepted requests wait in Postgres until it is');
     const problem = await evictionPolicyProblem(redis);
@@ -49,7 +54,7 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   const leadership = new AdvisoryLeadership(config.database.url, RECONCILIATION_LOCK_KEY, config.database.connectTimeoutMs);
   onShutdown('leadership', () => leadership.release());
   const counters = openCounters(context);
-  startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership });
+  startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership, wakeups });
   startPruner(context, { pool, counters, leadership });
   const statistics = startStatistics(context, { pool, redis });
   const health = startHealth(context, {
@@ -59,5 +64,5 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
     isLeader: () => leadership.isLeader,
     onCollected: (snapshot) => statistics.queueDepth.record(snapshot),
   });
-  return startApi(context, { pool, redis, createdQueue, queues, health, statistics: statistics.pipeline });
+  return startApi(context, { pool, redis, createdQueue, queues, health, wakeups, statistics: statistics.pipeline });
 }

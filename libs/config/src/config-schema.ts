@@ -116,6 +116,7 @@ export const envSchema = z
     LINEBACKER_REJECTED_REPLY_RETENTION_S: positiveInt.default(30 * 24 * 3600),
     LINEBACKER_APPLIED_REPLY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
     LINEBACKER_EXPIRED_SESSION_RETENTION_S: positiveInt.default(24 * 3600),
+    LINEBACKER_EVENT_RETENTION_S: positiveInt.default(7 * 24 * 3600),
     LINEBACKER_PRUNE_INTERVAL_MS: positiveInt.default(60_000),
     LINEBACKER_PRUNE_BATCH_SIZE: positiveInt.default(1000),
 
@@ -279,6 +280,7 @@ function toConfig(e: Env) {
         rejectedReplies: e.LINEBACKER_REJECTED_REPLY_RETENTION_S,
         appliedReplies: e.LINEBACKER_APPLIED_REPLY_RETENTION_S,
         expiredSessions: e.LINEBACKER_EXPIRED_SESSION_RETENTION_S,
+        events: e.LINEBACKER_EVENT_RETENTION_S,
       },
     },
     health: {

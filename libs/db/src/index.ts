@@ -31,3 +31,4 @@ export {
   type Stage,
   type StageLatency,
 } from './backup-requests/minute-statistics.js';
+export { readEventsAfter, type ReadEventsOptions, type EventsRead } from './events/read-events.js';

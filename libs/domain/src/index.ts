@@ -12,3 +12,4 @@ export * from './errors/network-error.js';
 export * from './backoff.js';
 export * from './interface-messages.js';
 export * from './reply-action.js';
+export * from './status-event.js';

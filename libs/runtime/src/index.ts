@@ -3,3 +3,4 @@ export { createLogger, type Logger } from './logger.js';
 export { Shutdown, type Releaser } from './shutdown.js';
 export { withTimeout } from './with-timeout.js';
 export { startPeriodicTask, type PeriodicTask } from './periodic-task.js';
+export { startWakeableTask, type WakeableTask } from './wakeable-task.js';

@@ -3,7 +3,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '@linebacker/config';
 import type { Pool } from '@linebacker/db';
-import type { Redis, RequestQueue } from '@linebacker/queues';
+import type { Redis, RequestQueue, WakeupPublisher } from '@linebacker/queues';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
 import { createAuthenticator } from '../auth/authenticate.js';
@@ -31,6 +31,8 @@ export interface ReceiverDeps {
   pool: Pool;
   redis: Redis;
   createdQueue: RequestQueue;
+  /** Event wake-ups, published when a request is accepted (its Received event). */
+  wakeups: Pick<WakeupPublisher, 'notify'>;
   /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
   queues: readonly RequestQueue[];
   health: Pick<HealthCache, 'current'>;
@@ -103,6 +105,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
       pool: deps.pool,
       redis: deps.redis,
       createdQueue: deps.createdQueue,
+      wakeups: deps.wakeups,
       enqueueTimeoutMs: deps.http.enqueueTimeoutMs,
       logger: deps.logger,
       admissionControl: refuseWhenOverloaded({

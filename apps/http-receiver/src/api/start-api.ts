@@ -5,7 +5,7 @@ import type { HealthCache } from '../health/health-cache.js';
 import { closeServer, listen } from '../http-server.js';
 import { createReceiverApp, type ReceiverDeps } from './receiver-app.js';
 
-export interface ApiDeps extends Pick<ReceiverDeps, 'pool' | 'redis' | 'createdQueue' | 'queues' | 'statistics'> {
+export interface ApiDeps extends Pick<ReceiverDeps, 'pool' | 'redis' | 'createdQueue' | 'queues' | 'statistics' | 'wakeups'> {
   /** The /healthz snapshot, also what admission decides from (undefined: no snapshot, admit). */
   health: Pick<HealthCache, 'current'>;
 }
