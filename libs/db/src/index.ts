@@ -32,3 +32,4 @@ export {
   type StageLatency,
 } from './backup-requests/minute-statistics.js';
 export { readEventsAfter, type ReadEventsOptions, type EventsRead } from './events/read-events.js';
+export { latestFinalEventId } from './events/latest-event-id.js';
