@@ -6,6 +6,7 @@ import { QUEUES, createProducerConnection, createRequestQueue, type Redis } from
 import { startApi } from '../../apps/http-receiver/src/api/start-api.js';
 import { RECONCILIATION_LOCK_KEY } from '../../apps/http-receiver/src/reconciliation/start-reconciler.js';
 import { startStatistics } from '../../apps/http-receiver/src/statistics/start-statistics.js';
+import { startEvents } from '../../apps/http-receiver/src/events/start-events.js';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
 import { testAppContext } from '../support/receiver.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
@@ -41,6 +42,7 @@ beforeAll(async () => {
     health: { current: () => undefined },
     wakeups: { notify: () => undefined },
     statistics,
+    events: startEvents(app.context, { pool }),
   });
   url = `http://127.0.0.1:${port}`;
   client = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read', 'ops:read'], 'api-alone');

@@ -18,6 +18,7 @@ import { startApi } from './api/start-api.js';
 import { startHealth } from './health/start-health.js';
 import { startPruner } from './pruning/start-pruner.js';
 import { startStatistics } from './statistics/start-statistics.js';
+import { startEvents } from './events/start-events.js';
 import { RECONCILIATION_LOCK_KEY, startReconciler } from './reconciliation/start-reconciler.js';
 
 /**
@@ -64,5 +65,6 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
     isLeader: () => leadership.isLeader,
     onCollected: (snapshot) => statistics.queueDepth.record(snapshot),
   });
-  return startApi(context, { pool, redis, createdQueue, queues, health, wakeups, statistics: statistics.pipeline });
+  const events = startEvents(context, { pool });
+  return startApi(context, { pool, redis, createdQueue, queues, health, wakeups, statistics: statistics.pipeline, events });
 }

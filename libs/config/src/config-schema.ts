@@ -93,6 +93,9 @@ export const envSchema = z
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
     LINEBACKER_STATISTICS_REFRESH_MS: positiveInt.default(10_000),
+    LINEBACKER_EVENTS_HEARTBEAT_MS: positiveInt.default(15_000),
+    LINEBACKER_EVENTS_POLL_MS: positiveInt.default(1000),
+    LINEBACKER_EVENTS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1_048_576),
     LINEBACKER_QUEUE_DEPTH_SAMPLE_MS: z.coerce.number().int().min(1000).default(10_000),
     LINEBACKER_PIPELINE_APPS: z
       .string()
@@ -287,6 +290,15 @@ function toConfig(e: Env) {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
       /** PM2 apps that must have an instance online, else /healthz is degraded (set by ecosystem.config.js). */
       expectedApps: e.LINEBACKER_PIPELINE_APPS?.split(',') ?? [],
+    },
+    /** GET /api/v1/events (Server-Sent Events). */
+    eventStream: {
+      /** A comment line this often keeps proxies from closing an idle stream. */
+      heartbeatMs: e.LINEBACKER_EVENTS_HEARTBEAT_MS,
+      /** The receiver's reader of the outbox reads this often without a wake-up. */
+      pollMs: e.LINEBACKER_EVENTS_POLL_MS,
+      /** A subscriber whose connection holds more than this unread (beyond the kernel's buffers) is disconnected. */
+      maxBufferedBytes: e.LINEBACKER_EVENTS_MAX_BUFFERED_BYTES,
     },
     /** The operator dashboard's charts (GET /api/v1/ops/statistics). */
     statistics: {

@@ -26,6 +26,7 @@ import { traceId } from './trace-id.js';
 import { securityHeaders } from './security-headers.js';
 import type { PipelineStatistics } from '../statistics/pipeline-statistics.js';
 import { statisticsRoutes } from '../statistics/statistics-routes.js';
+import { eventsRoutes, type EventsRouteDeps } from '../events/events-route.js';
 
 export interface ReceiverDeps {
   pool: Pool;
@@ -38,6 +39,8 @@ export interface ReceiverDeps {
   health: Pick<HealthCache, 'current'>;
   /** The operator dashboard's charts (GET /api/v1/ops/statistics). */
   statistics: PipelineStatistics;
+  /** GET /api/v1/events: the outbox's reader in this process and the stream's limits. */
+  events: Omit<EventsRouteDeps, 'isShuttingDown' | 'retryAfterSeconds'>;
   logger: Logger;
   http: Config['http'];
   admission: AdmissionLimits;
@@ -66,7 +69,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
     next();
   });
-  const metrics = createMetrics(deps.health);
+  const metrics = createMetrics(deps.health, deps.events.feed);
   app.use(metrics.observeHttp);
   app.use(traceId);
   app.use(
@@ -117,6 +120,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   );
   app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));
   app.use(statisticsRoutes(deps.statistics));
+  app.use(eventsRoutes({ ...deps.events, isShuttingDown: deps.isShuttingDown, retryAfterSeconds: deps.http.retryAfterSeconds }));
   app.use('/dashboard', dashboardRoutes());
   app.use(QUEUE_BOARD_PATH, queueBoard(deps.queues));
   app.use(notFoundHandler);

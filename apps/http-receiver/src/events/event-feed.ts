@@ -1,41 +1,47 @@
 import type { Logger } from 'pino';
-import { compareEventIds, type OutboxAccess } from './outbox-access.js';
-import type { Subscriber } from './event-subscriber.js';
+import { latestFinalEventId, readEventsAfter, type Pool } from '@linebacker/db';
+import { subscribeToEventWakeups, type WakeupSubscription } from '@linebacker/queues';
+import { startWakeableTask, type WakeableTask } from '@linebacker/runtime';
+import { compareEventIds } from './event-ids.js';
+import type { DisconnectReason, Subscriber } from './event-subscriber.js';
 
 export interface EventFeedOptions {
+  pool: Pool;
+  redis: { url: string; queuePrefix: string };
   /** Events read per statement. */
   batchSize: number;
-  /** Reads again this often even without a wake-up (a lost pub/sub message, Redis down). */
+  /** Reads again this often without a wake-up (a lost pub/sub message, Redis down). */
   pollMs: number;
   heartbeatMs: number;
   logger: Logger;
 }
 
 /**
- * The one reader of the outbox in a receiver process: woken by the outbox's Redis pub/sub message
- * (and by a fallback poll), it reads the events after its position, in order, and hands each to
- * every subscriber, which filters it and writes it to its own connection without waiting. A
- * subscriber that does not read is disconnected once its connection holds too much; it never
- * holds the feed back, nor the other subscribers, nor the pipeline (which only writes the outbox).
- * Every receiver process reads the outbox itself, so this works in PM2 cluster mode and across
- * hosts.
+ * The one reader of the outbox in a receiver process (GET /api/v1/events). Woken by the wake-ups
+ * every process that commits status changes publishes on Redis (libs/queues wakeups.ts), and by a
+ * poll, it reads the events after its position with readEventsAfter (in id order, each once every
+ * lower id is final) and hands each to every subscriber, which filters it and writes it to its own
+ * connection without waiting. A subscriber that does not read is dropped once its connection holds
+ * too much (event-subscriber.ts): it never holds back the feed, the other subscribers or the
+ * pipeline (which only writes the outbox and publishes). Every receiver process reads the outbox
+ * itself, so this works in PM2 cluster mode and across hosts.
+ *
+ * Without subscribers it reads nothing; the first one to join after that starts it from the newest
+ * final event (latestFinalEventId).
  */
 export class EventFeed {
   private readonly subscribers = new Set<Subscriber>();
   private positionValue: string | undefined;
-  private reading: Promise<void> | undefined;
-  private again = false;
+  private task: WakeableTask | undefined;
+  private wakeups: WakeupSubscription | undefined;
+  private heartbeats: NodeJS.Timeout | undefined;
+  private restarting: Promise<void> | undefined;
   private stopped = false;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private unsubscribe: (() => Promise<void>) | undefined;
-  private starting: Promise<void> | undefined;
+  private readonly disconnects = new Map<DisconnectReason, number>();
 
-  constructor(
-    private readonly outbox: OutboxAccess,
-    private readonly options: EventFeedOptions,
-  ) {}
+  constructor(private readonly options: EventFeedOptions) {}
 
-  /** The id of the last event handed to the subscribers: everything up to it has been. Undefined until started. */
+  /** The id of the last event handed to the subscribers: every event up to it has been. */
   get position(): string | undefined {
     return this.positionValue;
   }
@@ -44,85 +50,78 @@ export class EventFeed {
     return this.subscribers.size;
   }
 
+  /** Streams the receiver ended, by reason, since it started. */
+  disconnectCounts(): ReadonlyMap<DisconnectReason, number> {
+    return this.disconnects;
+  }
+
   /**
-   * Starts (once) from the outbox's newest event; resolves when the feed has a position. Started
-   * by the first subscriber, so a receiver nobody follows reads nothing.
+   * Registers a subscriber: every event the feed reads from now on reaches it. Resolves to the
+   * feed's position at that moment (every later event reaches it). Rejects (before registering)
+   * when Postgres cannot be read.
    */
-  start(): Promise<void> {
-    this.starting ??= (async () => {
-      this.positionValue = await this.outbox.head();
-      this.unsubscribe = await this.outbox.onWake(() => this.wake());
-      this.timers.push(setInterval(() => this.wake(), this.options.pollMs).unref());
-      this.timers.push(setInterval(() => this.heartbeat(), this.options.heartbeatMs).unref());
-    })().catch((err: unknown) => {
-      this.starting = undefined;
-      throw err;
-    });
-    return this.starting;
-  }
-
-  /** Registers a subscriber: every event read from now on reaches it. Returns the feed's position at that moment. */
-  add(subscriber: Subscriber): string {
-    if (this.positionValue === undefined) throw new Error('the event feed is not started');
-    this.subscribers.add(subscriber);
-    return this.positionValue;
-  }
-
-  remove(subscriber: Subscriber): void {
-    this.subscribers.delete(subscriber);
-  }
-
-  /** Reads what is new now, or once more after the read in progress. */
-  wake(): void {
-    if (this.stopped || this.positionValue === undefined) return;
-    if (this.reading) {
-      this.again = true;
-      return;
+  async join(subscriber: Subscriber): Promise<string> {
+    if (this.stopped) throw new Error('the event feed is stopped');
+    if (this.subscribers.size === 0) {
+      this.restarting ??= this.restartFromNow().finally(() => {
+        this.restarting = undefined;
+      });
+      await this.restarting;
     }
-    this.reading = this.readNew().finally(() => {
-      this.reading = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.subscribers.add(subscriber);
+    return this.positionValue!;
   }
 
-  /** Resolves once the reads in progress (and any asked for meanwhile) are done: for tests and shutdown. */
-  async settled(): Promise<void> {
-    while (this.reading) await this.reading;
+  /** A subscriber's stream ended (`reason`: who ended it). */
+  leave(subscriber: Subscriber, reason: DisconnectReason | 'client'): void {
+    this.subscribers.delete(subscriber);
+    if (reason !== 'client') this.disconnects.set(reason, (this.disconnects.get(reason) ?? 0) + 1);
   }
 
   /** Stops reading and ends every stream (clients reconnect, to another receiver, and resume). */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers) clearInterval(timer);
-    await this.reading;
-    await this.unsubscribe?.().catch(() => undefined);
-    for (const subscriber of [...this.subscribers]) subscriber.end();
+    clearInterval(this.heartbeats);
+    this.wakeups?.close();
+    await this.task?.stop();
+    for (const subscriber of [...this.subscribers]) subscriber.end('shutdown');
   }
 
-  private async readNew(): Promise<void> {
+  /** Nobody was handed the events read so far: start after the newest final one. */
+  private async restartFromNow(): Promise<void> {
+    const { eventId, final } = await latestFinalEventId(this.options.pool);
+    if (!final) {
+      this.options.logger.warn('a transaction older than the newest status event is still running: an event it commits below it will not be streamed live');
+    }
+    if (compareEventIds(eventId, this.positionValue) > 0) this.positionValue = eventId;
+    this.startReading();
+  }
+
+  private startReading(): void {
+    if (this.task || this.stopped) return;
+    this.task = startWakeableTask({ run: () => this.readNew(), pollMs: this.options.pollMs });
+    this.wakeups = subscribeToEventWakeups(this.options.redis, () => this.task?.wake());
+    this.heartbeats = setInterval(() => {
+      for (const subscriber of this.subscribers) subscriber.heartbeat(this.positionValue);
+    }, this.options.heartbeatMs);
+    this.heartbeats.unref();
+  }
+
+  /** One page of new events to every subscriber; true when more may be waiting. */
+  private async readNew(): Promise<boolean> {
+    if (this.subscribers.size === 0 || this.positionValue === undefined) return false;
     try {
-      if (this.subscribers.size === 0) {
-        // nobody to hand events to: only keep up with the outbox, so the next live-only subscriber starts now
-        this.positionValue = await this.outbox.head();
-        return;
-      }
-      for (;;) {
-        const page = await this.outbox.readAfter(this.positionValue!, this.options.batchSize);
-        for (const event of page.events) for (const subscriber of this.subscribers) subscriber.deliver(event);
-        for (const subscriber of this.subscribers) subscriber.checkBuffer();
-        if (compareEventIds(page.next, this.positionValue!) > 0) this.positionValue = page.next;
-        if (page.events.length < this.options.batchSize || this.stopped) return;
-      }
+      const read = await readEventsAfter(this.options.pool, { afterId: this.positionValue, limit: this.options.batchSize });
+      // (from here to the position update nothing waits: a subscriber joining meanwhile gets these
+      // events and the old position, or neither and the new one)
+      for (const event of read.events) for (const subscriber of this.subscribers) subscriber.deliver(event);
+      for (const subscriber of this.subscribers) subscriber.checkBuffer();
+      if (compareEventIds(read.resumeAfter, this.positionValue) > 0) this.positionValue = read.resumeAfter;
+      return read.more || read.pending;
     } catch (err) {
       // Postgres unavailable: the streams stay open, the next wake-up or poll reads again
-      this.options.logger.warn({ err }, 'could not read the event outbox');
+      this.options.logger.warn({ err }, 'could not read the status events');
+      return false;
     }
-  }
-
-  private heartbeat(): void {
-    for (const subscriber of this.subscribers) subscriber.heartbeat(this.positionValue);
   }
 }

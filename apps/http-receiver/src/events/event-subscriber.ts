@@ -1,6 +1,8 @@
+import type { StatusEvent } from '@linebacker/domain';
 import type { SseStream } from './sse-stream.js';
-import { compareEventIds, type StatusEvent } from './outbox-access.js';
+import { compareEventIds, laterEventId } from './event-ids.js';
 
+/** The SSE `event:` of every status event (SPEC §8). */
 export const SSE_EVENT_TYPE = 'status-changed';
 
 /** Which events a subscriber may and wants to see. */
@@ -16,110 +18,106 @@ export const matches = (filter: EventFilter, event: StatusEvent): boolean =>
   (filter.backupRequestId === undefined || event.backupRequestId === filter.backupRequestId);
 
 export interface SubscriberLimits {
-  /** Bytes the connection may hold unread before the subscriber is disconnected. */
+  /** Bytes its connection may hold unread (beyond the kernel's buffers) before it is disconnected. */
   maxBufferedBytes: number;
-  /** Live events kept for a subscriber while it catches up from the outbox. */
+  /** Live events held back for it while it catches up from the outbox, at most. */
   maxPendingEvents: number;
 }
 
+/** Why the receiver ended a stream (`linebacker_event_stream_disconnects_total{reason}`). */
+export type DisconnectReason = 'slow' | 'catch-up-failed' | 'shutdown';
+
 /**
- * One client of GET /api/v1/events. It is registered with the feed before it catches up, so every
- * event the feed reads from then on reaches it; while it catches up from the outbox those wait in
- * `pending`. Every event is written at most once, in event id order: one with an id at or below
- * the last one written (read by both the catch-up and the feed) is skipped.
+ * One client of GET /api/v1/events. It joins the feed before it catches up, so every event the feed
+ * reads from then on reaches it; while it catches up from the outbox those are held back. Every
+ * event is written at most once and in id order: one at or below the last id written (read by both
+ * the catch-up and the feed) is skipped.
  */
 export class Subscriber {
   private pending: StatusEvent[] | undefined = [];
-  /** The id of the last event written, or the position it resumed from. */
-  private lastId: string;
-  private closedBecause: string | undefined;
+  /** The id of the last event written, or the position it resumes from. */
+  private lastId: string | undefined;
+  private ended = false;
 
   constructor(
     readonly stream: SseStream,
-    private readonly filter: EventFilter,
+    readonly filter: EventFilter,
     private readonly limits: SubscriberLimits,
-    startAfter: string,
-    private readonly onClose: (subscriber: Subscriber) => void,
+    resumeAfter: string | undefined,
+    private readonly onEnd: (subscriber: Subscriber, reason: DisconnectReason | 'client') => void,
   ) {
-    this.lastId = startAfter;
+    this.lastId = resumeAfter;
   }
 
   get isLive(): boolean {
     return this.pending === undefined;
   }
 
-  get isClosed(): boolean {
-    return this.closedBecause !== undefined || this.stream.isClosed;
+  get isEnded(): boolean {
+    return this.ended || this.stream.isClosed;
   }
 
-  /** Why it was closed by us (undefined while open, or when the client went away). */
-  get closeReason(): string | undefined {
-    return this.closedBecause;
-  }
-
-  /** The position it has seen everything up to. */
-  get position(): string {
-    return this.lastId;
-  }
-
-  /** An event read by the catch-up (in order). */
+  /** An event its catch-up read from the outbox (in id order). */
   writeCaughtUp(event: StatusEvent): void {
     this.write(event);
   }
 
-  /** Read the outbox up to `upTo` (its events written, those it may see): every later event comes from the feed. */
-  goLive(upTo: string): void {
-    if (compareEventIds(upTo, this.lastId) > 0) this.lastId = upTo;
-    const pending = this.pending ?? [];
+  /**
+   * The catch-up has read every event it may see up to `feedPosition` (where the feed was when it
+   * joined): the events held back since are written, and from now on the feed's go out at once.
+   * The client's Last-Event-ID moves to that position, so a reconnect resumes from there.
+   */
+  goLive(feedPosition: string): void {
+    this.lastId = laterEventId(this.lastId, feedPosition);
+    const held = this.pending ?? [];
     this.pending = undefined;
-    for (const event of pending) this.write(event);
+    for (const event of held) this.write(event);
     this.stream.position(this.lastId);
     this.checkBuffer();
   }
 
-  /** An event the feed read (in order). */
+  /** An event the feed read (in id order). Never waits. */
   deliver(event: StatusEvent): void {
-    if (this.isClosed || !matches(this.filter, event)) return;
-    if (this.pending) {
-      this.pending.push(event);
-      if (this.pending.length > this.limits.maxPendingEvents) this.close('more live events arrived than it could take while it caught up');
-      return;
-    }
-    this.write(event);
+    if (this.isEnded || !matches(this.filter, event)) return;
+    if (!this.pending) return this.write(event);
+    this.pending.push(event);
+    if (this.pending.length > this.limits.maxPendingEvents) this.disconnect('slow');
   }
 
   /** After a batch: a subscriber whose connection holds too much it has not read is dropped. */
   checkBuffer(): void {
-    if (!this.isClosed && this.stream.bufferedBytes > this.limits.maxBufferedBytes) {
-      this.close(`it did not keep up (${this.stream.bufferedBytes} bytes unread)`);
-    }
+    if (!this.isEnded && this.stream.bufferedBytes > this.limits.maxBufferedBytes) this.disconnect('slow');
   }
 
-  /** A heartbeat comment; a live subscriber also learns the feed's position (a resume starts there). */
+  /**
+   * The heartbeat comment. A live subscriber has been offered every event up to the feed's
+   * position, so its Last-Event-ID moves there too: a client that sees few events resumes from a
+   * recent id, not from its last event hours ago.
+   */
   heartbeat(feedPosition: string | undefined): void {
-    if (this.isClosed) return;
+    if (this.isEnded) return;
     if (this.isLive && feedPosition !== undefined && compareEventIds(feedPosition, this.lastId) > 0) {
       this.lastId = feedPosition;
-      this.stream.comment(`heartbeat\nid: ${feedPosition}`);
+      this.stream.heartbeat(feedPosition);
     } else {
-      this.stream.comment('heartbeat');
+      this.stream.heartbeat();
     }
   }
 
-  /** Disconnects (the client may resume with Last-Event-ID): the connection and what it buffers are dropped. */
-  close(reason: string): void {
-    if (this.closedBecause !== undefined) return;
-    this.closedBecause = reason;
+  /** Drops the connection and whatever it still buffers (the client may resume with Last-Event-ID). */
+  disconnect(reason: Exclude<DisconnectReason, 'shutdown'>): void {
+    if (this.ended) return;
+    this.ended = true;
     this.stream.destroy();
-    this.onClose(this);
+    this.onEnd(this, reason);
   }
 
-  /** The client went away, or the receiver stops: the stream ends normally. */
-  end(): void {
-    if (this.closedBecause !== undefined) return;
-    this.closedBecause = 'ended';
+  /** Ends the stream normally: the client went away, or the receiver stops (the client reconnects elsewhere). */
+  end(reason: 'client' | 'shutdown'): void {
+    if (this.ended) return;
+    this.ended = true;
     this.stream.end();
-    this.onClose(this);
+    this.onEnd(this, reason);
   }
 
   private write(event: StatusEvent): void {

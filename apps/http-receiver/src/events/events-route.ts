@@ -1,19 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Router } from 'express';
+import { readEventsAfter, type Pool } from '@linebacker/db';
 import { validateWith } from '@linebacker/domain';
 import { principalOf, requireScope } from '../auth/auth-middleware.js';
-import { validationProblem } from '../api/problem.js';
+import { unavailableProblem, validationProblem } from '../api/problem.js';
 import type { EventFeed } from './event-feed.js';
 import { Subscriber, type SubscriberLimits } from './event-subscriber.js';
 import { eventsQuerySchema, lastEventIdHeaderSchema } from './events-schemas.js';
-import { compareEventIds, type OutboxAccess } from './outbox-access.js';
-import { SseStream } from './sse-stream.js';
+import { ClientNotReadingError, SseStream } from './sse-stream.js';
 
 export const EVENTS_PATH = '/api/v1/events';
 
 export interface EventsRouteDeps {
+  pool: Pool;
   feed: EventFeed;
-  outbox: OutboxAccess;
   limits: SubscriberLimits;
   /** Events read per statement while a subscriber catches up. */
   batchSize: number;
@@ -21,22 +21,28 @@ export interface EventsRouteDeps {
   retryMs: number;
   /** How long a catching-up client may take to read what was written to it. */
   drainTimeoutMs: number;
+  isShuttingDown: () => boolean;
+  retryAfterSeconds: number;
 }
 
-const MAX_STALLED_READS = 100;
-const STALLED_READ_WAIT_MS = 50;
+/** A catch-up read that finds events not final yet (a long transaction) is tried again, this often at most. */
+const MAX_PENDING_READS = 30;
+const PENDING_READ_WAIT_MS = 100;
 
 /**
  * GET /api/v1/events (scope requests:read or ops:read; a browser session may follow it): the
  * caller's status events as Server-Sent Events (SPEC §8), every client's with ops:read.
  *
- * Without Last-Event-ID the subscriber joins the feed at once (live events only). With it, the
- * subscriber is registered with the feed first — every event the feed reads from then on reaches it,
- * held back — and reads the outbox after its Last-Event-ID itself until it reaches the position
- * the feed had when it was registered; it then writes what was held back and is live. Events read
- * by both are written once (by id, subscriber.ts), and both read in id order, so there is no gap
- * and no repeat however many events are written meanwhile. The catch-up waits for its client to
- * read (backpressure), so a slow resume costs only its own connection.
+ * Without Last-Event-ID (or `?lastEventId=`) the subscriber joins the feed and is live at once.
+ * With it, the subscriber joins the feed first — every event the feed reads from then on reaches
+ * it and is held back — then reads the outbox after its Last-Event-ID itself (its own events only,
+ * through the outbox's per-client index) until a page comes back short: it has then read every
+ * event it may see up to the position the feed had when it joined (those were final before it
+ * started reading), and usually some beyond. It writes what was held back and is live. Both the
+ * catch-up and the feed read in id order and the subscriber writes an event only if its id is above
+ * the last one written, so there is no gap and no repeat however many events are committed
+ * meanwhile. The catch-up waits for its client to read (backpressure): a slow resume costs its own
+ * connection only.
  */
 export function eventsRoutes(deps: EventsRouteDeps): Router {
   const router = Router();
@@ -47,44 +53,46 @@ export function eventsRoutes(deps: EventsRouteDeps): Router {
     if (!header.ok) throw validationProblem(header.errors, 'header');
     const resumeAfter = header.value['Last-Event-ID'] ?? query.value.lastEventId;
 
+    if (deps.isShuttingDown()) {
+      throw unavailableProblem('dependency-unavailable', 'this receiver is shutting down: connect again (another receiver answers)', deps.retryAfterSeconds);
+    }
     const principal = principalOf(res);
     const filter = {
       requesterId: principal.scopes.has('ops:read') ? undefined : principal.clientId,
       backupRequestId: query.value.backupRequestId,
     };
-    // the first subscriber starts the feed: when Postgres is down this is a 503 like any read
-    await deps.feed.start();
     const stream = new SseStream(res);
-    const startAfter = resumeAfter ?? deps.feed.position!;
-    const subscriber = new Subscriber(stream, filter, deps.limits, startAfter, (s) => deps.feed.remove(s));
-    const feedPosition = deps.feed.add(subscriber);
-    res.on('close', () => subscriber.end());
+    let gone = false;
+    const subscriber = new Subscriber(stream, filter, deps.limits, resumeAfter, (s, reason) => deps.feed.leave(s, reason));
+    res.on('close', () => {
+      gone = true;
+      subscriber.end('client');
+    });
+    // when Postgres cannot be read this is a 503, like any read, before anything is sent
+    const feedPosition = await deps.feed.join(subscriber);
+    if (gone) return deps.feed.leave(subscriber, 'client');
     stream.open(deps.retryMs);
+    if (resumeAfter === undefined) return subscriber.goLive(feedPosition);
 
-    let cursor = startAfter;
-    let stalled = 0;
     try {
-      while (compareEventIds(cursor, feedPosition) < 0 && !subscriber.isClosed) {
-        const page = await deps.outbox.readAfter(cursor, deps.batchSize);
-        for (const event of page.events) subscriber.writeCaughtUp(event);
-        if (compareEventIds(page.next, cursor) > 0) {
-          cursor = page.next;
-          stalled = 0;
-        } else if ((stalled += 1) > MAX_STALLED_READS) {
-          // the outbox does not yet let us read as far as the feed did (it will): rather than risk a
-          // gap, the client is disconnected and resumes from its last event
-          throw new Error('the catch-up could not reach the live feed');
-        } else {
-          await sleep(STALLED_READ_WAIT_MS);
+      for (let cursor = resumeAfter, pendingReads = 0; !subscriber.isEnded; ) {
+        const read = await readEventsAfter(deps.pool, { afterId: cursor, limit: deps.batchSize, ...filter });
+        if (read.pending) {
+          if ((pendingReads += 1) > MAX_PENDING_READS) throw new Error('events below the live feed are not final yet');
+          await sleep(PENDING_READ_WAIT_MS);
+          continue;
         }
-        // the catch-up waits for its client to read what it wrote; one that does not is dropped
+        for (const event of read.events) subscriber.writeCaughtUp(event);
+        if (!read.more) break;
+        cursor = read.resumeAfter;
         await stream.drained(deps.limits.maxBufferedBytes, deps.drainTimeoutMs);
       }
     } catch (err) {
-      subscriber.close(`its catch-up stopped: ${(err as Error).message}`);
+      // the client does not read, or Postgres went away: it resumes from its last event later
+      subscriber.disconnect(err instanceof ClientNotReadingError ? 'slow' : 'catch-up-failed');
       return;
     }
-    subscriber.goLive(cursor);
+    subscriber.goLive(feedPosition);
   });
   return router;
 }

@@ -1,5 +1,8 @@
 import type { Response } from 'express';
 
+/** The client has not read what was written to it in time. */
+export class ClientNotReadingError extends Error {}
+
 /**
  * One Server-Sent Events response (text/event-stream, WHATWG HTML §9.2). Writes never wait: what
  * the client has not read yet stays in the socket's buffers, and `bufferedBytes` says how much of
@@ -35,9 +38,12 @@ export class SseStream {
     this.write(`id: ${id}\n\n`);
   }
 
-  /** A comment line, which clients ignore: keeps proxies from closing an idle stream. */
-  comment(text: string): void {
-    this.write(`: ${text}\n\n`);
+  /**
+   * A comment line, which clients ignore: keeps proxies from closing an idle stream. With
+   * `positionId`, the block also moves the client's Last-Event-ID on (no event is dispatched).
+   */
+  heartbeat(positionId?: string): void {
+    this.write(positionId === undefined ? ': heartbeat\n\n' : `: heartbeat\nid: ${positionId}\n\n`);
   }
 
   /** Bytes written that the socket has not handed to the kernel yet (the response's and its socket's). */
@@ -54,7 +60,7 @@ export class SseStream {
     while (this.bufferedBytes > maxBytes) {
       if (this.isClosed) throw new Error('the client went away');
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`the client did not read ${this.bufferedBytes} bytes within ${timeoutMs} ms`);
+      if (left <= 0) throw new ClientNotReadingError(`the client did not read ${this.bufferedBytes} bytes within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);

@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { requireScope } from '../auth/auth-middleware.js';
 import { parseCounterField, type CounterKey } from '@linebacker/queues';
 import type { HealthCache } from './health-cache.js';
+import type { EventFeed } from '../events/event-feed.js';
+import { registerEventStreamMetrics } from '../events/event-stream-metrics.js';
 
 /**
  * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
@@ -25,10 +27,11 @@ export interface ReceiverMetrics {
 
 export type CredentialKind = 'api-key' | 'jwt-subject' | 'session';
 
-export function createMetrics(health: Pick<HealthCache, 'current'>): ReceiverMetrics {
+export function createMetrics(health: Pick<HealthCache, 'current'>, eventFeed?: Pick<EventFeed, 'subscriberCount' | 'disconnectCounts'>): ReceiverMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pid: String(process.pid) });
   collectDefaultMetrics({ register: registry });
+  if (eventFeed) registerEventStreamMetrics(registry, eventFeed);
 
   const httpRequests = new Counter({
     name: 'linebacker_http_requests_total',

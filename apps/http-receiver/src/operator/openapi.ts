@@ -29,6 +29,8 @@ import {
 import { BODY_LIMIT_BYTES } from '../api/json-body.js';
 import { pipelineStatisticsSchema } from '../statistics/statistics-schemas.js';
 import { STATISTICS_PATH } from '../statistics/statistics-routes.js';
+import { EVENTS_PATH } from '../events/events-route.js';
+import { eventsQuerySchema, lastEventIdHeaderSchema } from '../events/events-schemas.js';
 
 /*
  * GET /openapi.json, the OpenAPI 3.1 description of the http-receiver, generated from the zod
@@ -113,7 +115,7 @@ const credentials = (scopes: string[], sessionToo = true): Record<string, string
   sessionToo ? [{ bearer: scopes }, { session: scopes }] : [{ bearer: scopes }];
 
 /** An operation; `headers`: request headers it reads besides the trace headers every path accepts. */
-type Operation = Omit<RouteConfig, 'method' | 'path'> & { headers?: typeof idempotencyKeyHeaderSchema };
+type Operation = Omit<RouteConfig, 'method' | 'path'> & { headers?: typeof idempotencyKeyHeaderSchema | typeof lastEventIdHeaderSchema };
 
 /** Every path accepts the trace headers. */
 function route(method: RouteConfig['method'], path: string, { headers, ...operation }: Operation): void {
@@ -207,6 +209,33 @@ authenticated('get', `${requests}/{backupRequestId}`, ['requests:read', 'jobs:ad
   tags: ['requests'],
   request: { params: backupRequestIdParamSchema },
   responses: { '200': json('the request and its history', backupRequestWithHistorySchema), '404': shared('NotFound') },
+});
+
+authenticated('get', EVENTS_PATH, ['requests:read', 'ops:read'], {
+  operationId: 'streamEvents',
+  summary: 'Follow status events (Server-Sent Events)',
+  description:
+    "The caller's status events (every client's with `ops:read`) as `text/event-stream` (SPEC §8): each event is " +
+    '`id: <eventId>`, `event: status-changed` and `data: <the event JSON>` — `{ eventId, type, backupRequestId, ' +
+    'requesterId, backupJobId, status, previousStatus, reason, at, traceId }`, as webhooks deliver it. With ' +
+    '`Last-Event-ID` (or `?lastEventId=`), first every later event the caller may see, from the outbox (no gap, no ' +
+    'repeat; `0` = from the oldest kept), then live ones; without it, live events only. The stream starts with ' +
+    '`retry:` and an `id:` line of where it starts (so a reconnect misses nothing), and sends a `: heartbeat` comment ' +
+    'every LINEBACKER_EVENTS_HEARTBEAT_MS (15 s), whose `id:` line, when present, moves Last-Event-ID on. A client ' +
+    'that does not read is disconnected (it can resume); so is every client when the receiver stops. Errors before ' +
+    'the stream starts are problem+json. `curl -N` follows it.',
+  tags: ['requests'],
+  headers: lastEventIdHeaderSchema,
+  request: { query: eventsQuerySchema },
+  responses: {
+    '200': {
+      description: 'the stream, open until the client or the receiver ends it',
+      headers: z.object(traceHeader),
+      content: { 'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events (WHATWG HTML §9.2)' }) } },
+    },
+    '400': shared('BadRequest'),
+    '503': problem('Postgres is unavailable, or this receiver is shutting down: connect again after `Retry-After`', retryAfter),
+  },
 });
 
 authenticated('get', jobs, ['jobs:admin'], {
