@@ -102,7 +102,10 @@ export class EventFeed {
     this.task = startWakeableTask({ run: () => this.readNew(), pollMs: this.options.pollMs });
     this.wakeups = subscribeToEventWakeups(this.options.redis, () => this.task?.wake());
     this.heartbeats = setInterval(() => {
-      for (const subscriber of this.subscribers) subscriber.heartbeat(this.positionValue);
+      for (const subscriber of this.subscribers) {
+        subscriber.checkBuffer();
+        subscriber.heartbeat(this.positionValue);
+      }
     }, this.options.heartbeatMs);
     this.heartbeats.unref();
   }
@@ -114,8 +117,10 @@ export class EventFeed {
       const read = await readEventsAfter(this.options.pool, { afterId: this.positionValue, limit: this.options.batchSize });
       // (from here to the position update nothing waits: a subscriber joining meanwhile gets these
       // events and the old position, or neither and the new one)
+      // a subscriber still holding more than its bound from earlier batches (the socket had all the
+      // time since to hand it to the kernel) does not keep up: it is dropped before this batch
+      if (read.events.length > 0) for (const subscriber of this.subscribers) subscriber.checkBuffer();
       for (const event of read.events) for (const subscriber of this.subscribers) subscriber.deliver(event);
-      for (const subscriber of this.subscribers) subscriber.checkBuffer();
       if (compareEventIds(read.resumeAfter, this.positionValue) > 0) this.positionValue = read.resumeAfter;
       return read.more || read.pending;
     } catch (err) {

@@ -73,7 +73,6 @@ export class Subscriber {
     this.pending = undefined;
     for (const event of held) this.write(event);
     this.stream.position(this.lastId);
-    this.checkBuffer();
   }
 
   /** An event the feed read (in id order). Never waits. */
@@ -84,7 +83,11 @@ export class Subscriber {
     if (this.pending.length > this.limits.maxPendingEvents) this.disconnect('slow');
   }
 
-  /** After a batch: a subscriber whose connection holds too much it has not read is dropped. */
+  /**
+   * Before a batch (and at each heartbeat): a subscriber whose connection still holds more than its
+   * bound of what was written before — the socket has had every chance since to hand it to the
+   * kernel, whose own buffers are full — does not read fast enough, and is dropped.
+   */
   checkBuffer(): void {
     if (!this.isEnded && this.stream.bufferedBytes > this.limits.maxBufferedBytes) this.disconnect('slow');
   }
