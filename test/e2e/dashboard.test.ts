@@ -46,6 +46,8 @@ let page: Page;
 /** Uncaught exceptions and console errors of the pages (CSP violations show up here too). */
 const pageErrors: string[] = [];
 const posted: string[] = [];
+/** What the dashboard asked the receiver for: resource type and path with query. */
+const pageRequests: { type: string; path: string }[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -107,6 +109,10 @@ beforeAll(async () => {
   });
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    pageRequests.push({ type: request.resourceType(), path: `${url.pathname}${url.search}` });
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
   });
@@ -220,11 +226,54 @@ describe('the request dashboard in headless Chromium', () => {
     expect(await textOf('#timeline-details')).toContain('/data/prepared/1');
     expect(await page.locator(`#requests tbody tr[data-id="${id}"]`).getAttribute('aria-selected')).toBe('true');
 
-    // one auto-refresh later (every 2 s) the selection and the timeline are still there
+    // one health refresh later (every 2 s) the selection and the timeline are still there
     await page.waitForTimeout(2500);
     expect(await textOf('#timeline-id')).toBe(id);
     expect(await page.locator(`#requests tbody tr[data-id="${id}"]`).getAttribute('aria-selected')).toBe('true');
+    expect(pageErrors).toEqual([]);
+  });
 
+  it('follows the event stream: a new request appears at the top, its timeline gains each status, and the list is never read again', async () => {
+    await expect.poll(() => textOf('#stream-state'), { timeout: 10_000 }).toContain('live');
+    const listReads = () => pageRequests.filter((r) => r.path.startsWith('/api/v1/backup-requests?'));
+    expect(listReads()).toHaveLength(1); // once, when the page opened
+    expect(pageRequests.filter((r) => r.type === 'eventsource' && r.path === '/api/v1/events')).toHaveLength(1);
+
+    // a client posts a request: it reaches the page through the stream
+    const response = await call(receiver.url, 'POST', '/api/v1/backup-requests', {
+      token: operator.apiKey,
+      json: { backupJobId: 'live-db', dataDate: today, backupDataLocation: '/data/prepared/live' },
+    });
+    expect(response.status).toBe(202);
+    const id = response.body.backupRequestId as string;
+    const rows = page.locator('#requests tbody tr[data-id]');
+    await expect.poll(() => rows.first().getAttribute('data-id'), { timeout: 10_000 }).toBe(id);
+    expect(await rows.count()).toBe(9);
+    expect(await rows.first().innerText()).toContain('live-db');
+
+    // selected, its timeline follows it through the pipeline's statuses (written as the steps would)
+    await rows.first().click();
+    const history = page.locator('#timeline-history li');
+    await expect.poll(() => history.count(), { timeout: 10_000 }).toBe(1);
+    for (const [step, to] of (['Allowed', 'Sent', 'Succeeded'] as const).entries()) {
+      await recordTransition(pool, {
+        backupRequestId: id,
+        to,
+        ...(to === 'Allowed' ? { backupProviderCode: 'CloudB', storagePathName: 'vault/live' } : {}),
+      });
+      await expect.poll(() => history.count(), { timeout: 10_000 }).toBe(step + 2);
+    }
+    expect(await history.allInnerTexts()).toEqual([
+      expect.stringContaining('Received'),
+      expect.stringContaining('Allowed'),
+      expect.stringContaining('Sent'),
+      expect.stringContaining('Succeeded'),
+    ]);
+    await expect.poll(() => rows.first().locator('.badge').innerText(), { timeout: 10_000 }).toBe('Succeeded');
+    expect(await textOf('#timeline-details')).toContain('vault/live');
+
+    // no polling: the list was read once, however many changes arrived
+    expect(listReads()).toHaveLength(1);
     await mkdir(RESULTS_DIR, { recursive: true });
     await page.screenshot({ path: join(RESULTS_DIR, 'dashboard.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
