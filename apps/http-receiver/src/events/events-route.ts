@@ -56,6 +56,11 @@ export function eventsRoutes(deps: EventsRouteDeps): Router {
     if (deps.isShuttingDown()) {
       throw unavailableProblem('dependency-unavailable', 'this receiver is shutting down: connect again (another receiver answers)', deps.retryAfterSeconds);
     }
+    if (req.method === 'HEAD') {
+      // (Express answers HEAD with the GET route: the headers, and no stream left open)
+      res.status(200).type('text/event-stream').end();
+      return;
+    }
     const principal = principalOf(res);
     const filter = {
       requesterId: principal.scopes.has('ops:read') ? undefined : principal.clientId,
