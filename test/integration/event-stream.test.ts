@@ -250,6 +250,34 @@ describe('GET /api/v1/events', () => {
     client.close();
   });
 
+  it('ends its streams first when a receiver stops; the client resumes on another receiver with nothing missed', async () => {
+    const other = await startTestReceiver({
+      DATABASE_URL: db.databaseUrl,
+      REDIS_URL: testRedisUrl(),
+      LINEBACKER_QUEUE_PREFIX: receiver.config.redis.queuePrefix,
+      LINEBACKER_EVENTS_POLL_MS: '500',
+    });
+    const onOther = await SseClient.open(`${other.url}/api/v1/events`, auth(alice));
+    clients.push(onOther);
+    await live(onOther);
+    const before = await request(alice, ['Allowed']);
+    await expect.poll(() => onOther.events.length, { timeout: 10_000 }).toBe(2);
+
+    const stopping = other.close();
+    await expect.poll(() => onOther.ended, { timeout: 2000 }).toBe(true); // not after the 7 s drain of the HTTP server
+    await stopping;
+    const during = await request(alice, ['Allowed', 'Sent']);
+    const resumed = await stream(alice, '', { 'Last-Event-ID': onOther.lastEventId! });
+    await expect.poll(() => resumed.events.length, { timeout: 10_000 }).toBe(3);
+    expect(onOther.events.map((e) => e.backupRequestId)).toEqual([before, before]);
+    expect(resumed.events.map((e) => [e.backupRequestId, e.status])).toEqual([
+      [during, 'Received'],
+      [during, 'Allowed'],
+      [during, 'Sent'],
+    ]);
+    resumed.close();
+  });
+
   it('drops a subscriber that does not read, while another keeps receiving every event', { timeout: 120_000 }, async () => {
     const reader = await stream(ops);
     await live(reader);
