@@ -25,3 +25,7 @@ export {
 export { EXPIRING_ROWS, deleteExpiredRows, type ExpiringRows } from './retention/expiring-rows.js';
 export * from './browser-sessions/browser-sessions.js';
 export { readEventsAfter, type ReadEventsOptions, type EventsRead } from './events/read-events.js';
+export * from './webhooks/endpoints.js';
+export * from './webhooks/fan-out.js';
+export * from './webhooks/deliveries.js';
+export { createWebhookEndpoint } from './webhooks/create-endpoint.js';
