@@ -23,8 +23,8 @@ export interface ReceivedWebhook {
   answered: number | 'hang';
 }
 
-/** What to answer an attempt: a status code, or never answer. */
-export type Behaviour = (hook: Omit<ReceivedWebhook, 'answered'>) => number | 'hang';
+/** What to answer an attempt: a status code (at once, or after `afterMs`), or never answer. */
+export type Behaviour = (hook: Omit<ReceivedWebhook, 'answered'>) => number | 'hang' | { status: number; afterMs: number };
 
 export interface WebhookReceiver {
   url: string;
@@ -84,10 +84,20 @@ export async function startWebhookReceiver(options: { port?: number; behaviour?:
         attempt,
         receivedAt: Date.now(),
       };
-      const answer = receiver.behaviour(hook);
-      received.push({ ...hook, answered: answer });
-      if (answer === 'hang') return; // never answered: the notifier's timeout must end it
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer < 300 ? 'thanks' : 'no');
+      const behaviour = receiver.behaviour(hook);
+      if (behaviour === 'hang') {
+        received.push({ ...hook, answered: 'hang' }); // never answered: the notifier's timeout must end it
+        return;
+      }
+      const { status, afterMs } = typeof behaviour === 'number' ? { status: behaviour, afterMs: 0 } : behaviour;
+      const answer = () => {
+        // recorded once answered (a caller that went away meanwhile got no answer)
+        if (res.destroyed || req.socket.destroyed) return received.push({ ...hook, answered: 'hang' });
+        received.push({ ...hook, answered: status });
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'thanks' : 'no');
+      };
+      if (afterMs > 0) setTimeout(answer, afterMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -94,7 +94,8 @@ export function startDeliveries(deps: DeliveryDeps): Deliveries {
 
   const task = startWakeableTask({
     pollMs: deps.pollMs,
-    minGapMs: 5,
+    // completions come in bursts: one claim for those of the last few milliseconds
+    minGapMs: 20,
     run: async () => {
       const free = deps.concurrency - inFlight.size;
       if (stopping || free <= 0) return false;

@@ -35,6 +35,7 @@ export async function startNotifier(context: AppContext): Promise<void> {
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
   const deliveryWakeups = new WakeupPublisher(redis, deliveryWakeupChannel(config.redis.queuePrefix));
+  onShutdown('delivery wake-ups', () => deliveryWakeups.close());
 
   const deliveries = startDeliveries({
     pool,
