@@ -164,6 +164,10 @@ describe('status events and webhooks over the whole pipeline (SPEC §8)', () => 
       expect(hook.event.requesterId).toBe(clientId);
       expect(hook.id).toBe(hook.event.eventId);
     }
+    // how long after the change a webhook arrived (first attempts; `at` is the change's transaction time)
+    const lags = hooks.received.filter((hook) => hook.attempt === 1).map((hook) => hook.receivedAt - Date.parse(hook.event.at)).sort((a, b) => a - b);
+    const quantile = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))];
+    console.log(`event → webhook received: p50 ${quantile(0.5)} ms, p95 ${quantile(0.95)} ms, max ${lags.at(-1)} ms over ${lags.length} events`);
     const { stdout } = await npm(pipeline, 'run', '--silent', 'cli', '--', 'webhooks', 'list', '--client', clientId);
     const [listed] = (JSON.parse(stdout) as { endpoints: { failing: boolean; lastDeliveredAt: string | null; secret?: string }[] }).endpoints;
     expect(listed).toMatchObject({ failing: false, lastDeliveredAt: expect.any(String) });
