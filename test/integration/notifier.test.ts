@@ -135,10 +135,17 @@ describe('the notifier delivers status events as signed webhooks', () => {
     expect(toFailures.map((hook) => [hook.event.backupRequestId, hook.event.status, hook.event.reason])).toEqual([[notAllowed, 'NotAllowed', 'unknown backup job']]);
     expect(toFailures.some((hook) => hook.event.backupRequestId === sent)).toBe(false);
 
+    // a disabled client's endpoints get no new events
+    await pool.query('UPDATE api_clients SET disabled_at = now() WHERE client_id = $1', [failures.clientId]);
+    const whileDisabled = await request(failures.clientId, ['NotAllowed'], 'unknown backup job');
+    await request(all.clientId, ['NotAllowed']); // a marker: once it arrives, the disabled client's event was passed
+    await expect.poll(() => hooks.received.length, { timeout: 10_000 }).toBe(9 + 2);
+    expect(hooks.received.some((hook) => hook.event.backupRequestId === whileDisabled)).toBe(false);
+
     // what the deliveries API reads (recorded just after each answer)
-    await expect.poll(async () => (await listDeliveries(pool, all.endpointId, { limit: 100 })).items.filter((item) => item.deliveredAt).length).toBe(8);
+    await expect.poll(async () => (await listDeliveries(pool, all.endpointId, { limit: 100 })).items.filter((item) => item.deliveredAt).length).toBe(10);
     const { items } = await listDeliveries(pool, all.endpointId, { limit: 100 });
-    expect(items).toHaveLength(8);
+    expect(items).toHaveLength(10);
     expect(items.every((item) => item.deliveredAt !== null && item.attempts === 1 && item.lastStatusCode === 200 && item.nextAttemptAt === null)).toBe(true);
     expect(items.map((item) => Number(item.eventId))).toEqual(items.map((item) => Number(item.eventId)).sort((a, b) => b - a));
   });

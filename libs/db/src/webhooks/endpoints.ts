@@ -60,14 +60,18 @@ export async function deleteWebhookEndpoint(db: Queryable, endpointId: string): 
   return (rowCount ?? 0) > 0;
 }
 
-/** The endpoints of these clients, for the fan-out: who gets which events. */
+/**
+ * The endpoints of these clients, for the fan-out: who gets which events. A disabled client's
+ * endpoints get no new events (deliveries made before it was disabled still go out).
+ */
 export async function endpointsOfClients(
   db: Queryable,
   clientIds: string[],
 ): Promise<Pick<WebhookEndpoint, 'endpointId' | 'clientId' | 'statuses' | 'createdAt'>[]> {
   const { rows } = await db.query<Pick<WebhookEndpoint, 'endpointId' | 'clientId' | 'statuses' | 'createdAt'>>(
-    `SELECT endpoint_id AS "endpointId", client_id AS "clientId", statuses, created_at AS "createdAt"
-     FROM webhook_endpoints WHERE client_id = ANY ($1::text[])`,
+    `SELECT e.endpoint_id AS "endpointId", e.client_id AS "clientId", e.statuses, e.created_at AS "createdAt"
+     FROM webhook_endpoints e JOIN api_clients c USING (client_id)
+     WHERE e.client_id = ANY ($1::text[]) AND c.disabled_at IS NULL`,
     [clientIds],
   );
   return rows;
