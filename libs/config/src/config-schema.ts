@@ -123,6 +123,20 @@ export const envSchema = z
     LINEBACKER_PRUNE_INTERVAL_MS: positiveInt.default(60_000),
     LINEBACKER_PRUNE_BATCH_SIZE: positiveInt.default(1000),
 
+    LINEBACKER_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+    LINEBACKER_WEBHOOK_MAX_AGE_MS: positiveInt.default(24 * 3600 * 1000),
+    LINEBACKER_WEBHOOK_RETRY_START_MS: positiveInt.default(1000),
+    LINEBACKER_WEBHOOK_RETRY_MAX_MS: positiveInt.default(3600 * 1000),
+    LINEBACKER_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+    LINEBACKER_WEBHOOK_SECRET_KEY: z
+      .string()
+      .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)')
+      .optional(),
+    LINEBACKER_WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.default(4),
+    LINEBACKER_NOTIFIER_CONCURRENCY: positiveInt.default(32),
+    LINEBACKER_NOTIFIER_POLL_MS: positiveInt.default(1000),
+    LINEBACKER_DELIVERY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
+
     LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_MAX_MS: positiveInt.default(60_000),
     LINEBACKER_RETRY_MAX_ATTEMPTS: positiveInt.default(10),
@@ -284,7 +298,30 @@ function toConfig(e: Env) {
         appliedReplies: e.LINEBACKER_APPLIED_REPLY_RETENTION_S,
         expiredSessions: e.LINEBACKER_EXPIRED_SESSION_RETENTION_S,
         events: e.LINEBACKER_EVENT_RETENTION_S,
+        deliveries: e.LINEBACKER_DELIVERY_RETENTION_S,
       },
+    },
+    /** Webhooks (SPEC §8): the API's url check and the notifier's deliveries. */
+    webhooks: {
+      /** A delivery attempt's deadline (connect, send, answer). */
+      timeoutMs: e.LINEBACKER_WEBHOOK_TIMEOUT_MS,
+      /** Failed attempts are retried until the delivery is this old, then it is recorded failed. */
+      maxAgeMs: e.LINEBACKER_WEBHOOK_MAX_AGE_MS,
+      /** Retry backoff: start × 3^attempt, at most max, with jitter. */
+      retryStartMs: e.LINEBACKER_WEBHOOK_RETRY_START_MS,
+      retryMaxMs: e.LINEBACKER_WEBHOOK_RETRY_MAX_MS,
+      /** Allow loopback, private and link-local destinations (development, tests). */
+      allowPrivate: e.LINEBACKER_WEBHOOK_ALLOW_PRIVATE === 'true',
+      /** Base64 of the 32-byte key sealing endpoint secrets at rest; undefined: stored as they are. */
+      secretKey: e.LINEBACKER_WEBHOOK_SECRET_KEY,
+      /** Attempts in flight to one endpoint, across every notifier. */
+      endpointConcurrency: e.LINEBACKER_WEBHOOK_ENDPOINT_CONCURRENCY,
+    },
+    notifier: {
+      /** Attempts in flight in one notifier process. */
+      concurrency: e.LINEBACKER_NOTIFIER_CONCURRENCY,
+      /** The notifier reads the outbox and the due deliveries at least this often (besides wake-ups). */
+      pollMs: e.LINEBACKER_NOTIFIER_POLL_MS,
     },
     health: {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
@@ -327,3 +364,4 @@ export type JwtConfig = NonNullable<Config['http']['jwt']>;
 export type RetryConfig = Config['retry'];
 export type JobRetentionConfig = Config['jobRetention'];
 export type RetentionName = keyof Config['pruning']['retentionS'];
+export type WebhookConfig = Config['webhooks'];

@@ -33,3 +33,7 @@ export {
 } from './backup-requests/minute-statistics.js';
 export { readEventsAfter, type ReadEventsOptions, type EventsRead } from './events/read-events.js';
 export { latestFinalEventId } from './events/latest-event-id.js';
+export * from './webhooks/endpoints.js';
+export * from './webhooks/fan-out.js';
+export * from './webhooks/deliveries.js';
+export { createWebhookEndpoint } from './webhooks/create-endpoint.js';

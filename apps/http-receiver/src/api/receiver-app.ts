@@ -11,6 +11,7 @@ import { requireToken } from '../auth/auth-middleware.js';
 import { FailedAuthLimit } from '../auth/failed-auth-limit.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
 import { backupRequestsRoutes } from './backup-requests-routes.js';
+import { webhookEndpointsRoutes } from './webhook-endpoints-routes.js';
 import { browserSessionRoutes, redirectBrowsersToSignIn } from '../auth/browser-session.js';
 import { DASHBOARD_STYLESHEET, dashboardRoutes } from '../operator/dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
@@ -43,6 +44,7 @@ export interface ReceiverDeps {
   events: Omit<EventsRouteDeps, 'isShuttingDown' | 'retryAfterSeconds'>;
   logger: Logger;
   http: Config['http'];
+  webhooks: Config['webhooks'];
   admission: AdmissionLimits;
   isShuttingDown: () => boolean;
 }
@@ -119,6 +121,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     }),
   );
   app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));
+  app.use('/api/v1/webhook-endpoints', webhookEndpointsRoutes({ db: deps.pool, webhooks: deps.webhooks }));
   app.use(statisticsRoutes(deps.statistics));
   app.use(eventsRoutes({ ...deps.events, isShuttingDown: deps.isShuttingDown, retryAfterSeconds: deps.http.retryAfterSeconds }));
   app.use('/dashboard', dashboardRoutes());

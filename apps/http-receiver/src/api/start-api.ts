@@ -17,6 +17,7 @@ export async function startApi(context: AppContext, deps: ApiDeps): Promise<{ po
     ...deps,
     logger,
     http: config.http,
+    webhooks: config.webhooks,
     // well above a slow but working refresh (the interface queue's probe alone may take 15 s)
     admission: { ...config.admission, staleAfterMs: Math.max(60_000, 10 * config.health.refreshMs) },
     isShuttingDown,

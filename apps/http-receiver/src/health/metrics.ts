@@ -157,6 +157,12 @@ export function createMetrics(health: Pick<HealthCache, 'current'>, eventFeed?: 
   pipelineCounter('linebacker_pruned_rows_total', 'bookkeeping rows the leader deleted after their retention, by table', ['table'], (key) =>
     key.kind === 'pruned' ? { table: key.table } : undefined,
   );
+  pipelineCounter(
+    'linebacker_webhook_deliveries_total',
+    'webhook deliveries by outcome: fanned-out (created), delivered, attempt-failed (retried later), gave-up (failed after the retry window)',
+    ['outcome'],
+    (key) => (key.kind === 'webhook' ? { outcome: key.outcome } : undefined),
+  );
 
   const observeHttp: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();

@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { SCOPES, backupJobDefinitionSchema, backupRequestInputSchema, type Scope } from '@linebacker/domain';
+import { SCOPES, backupJobDefinitionSchema, backupRequestInputSchema, webhookEndpointInputSchema, type Scope } from '@linebacker/domain';
 import { z } from 'zod';
 import {
   backupJobIdParamSchema,
@@ -12,11 +12,18 @@ import {
   backupRequestPageSchema,
   backupRequestSchema,
   backupRequestWithHistorySchema,
+  createdWebhookEndpointSchema,
+  deliveryListQuerySchema,
+  deliveryPageSchema,
   idempotencyKeyHeaderSchema,
   problemSchema,
   sessionSchema,
   signInSchema,
   traceHeadersSchema,
+  webhookEndpointIdParamSchema,
+  webhookEndpointListQuerySchema,
+  webhookEndpointPageSchema,
+  webhookEndpointSchema,
 } from '../api/api-schemas.js';
 import { SESSION_COOKIE } from '../auth/browser-session.js';
 import { sessionAuthenticates } from '../auth/auth-middleware.js';
@@ -48,6 +55,7 @@ const registry = new OpenAPIRegistry();
 
 const BackupRequestInput = backupRequestInputSchema().meta({ id: 'BackupRequestInput' });
 const BackupJobDefinition = backupJobDefinitionSchema.meta({ id: 'BackupJobDefinition' });
+const WebhookEndpointInput = webhookEndpointInputSchema.meta({ id: 'WebhookEndpointInput' });
 
 // ---- shared headers and responses -------------------------------------------------------
 
@@ -271,6 +279,69 @@ authenticated('get', `${jobs}/{backupJobId}`, ['jobs:admin'], {
   responses: { '200': json('the job', backupJobSchema), '404': shared('NotFound') },
 });
 
+const webhooks = '/api/v1/webhook-endpoints';
+const WEBHOOKS_INTRO =
+  'Each status change of a request of the endpoint\'s client (of a status it asked for, made after it was created) is POSTed to the url as the ' +
+  'StatusEvent JSON, with the Standard Webhooks headers `webhook-id` (the eventId, the same on every retry), `webhook-timestamp` (Unix seconds) ' +
+  'and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 with the secret\'s bytes over `{id}.{timestamp}.{body}`). A 2xx answer within ' +
+  'LINEBACKER_WEBHOOK_TIMEOUT_MS delivers it; anything else is retried with backoff for LINEBACKER_WEBHOOK_MAX_AGE_MS. At least once: dedupe on ' +
+  '`webhook-id`; order per request is not guaranteed across retries (use `at`).';
+
+authenticated('post', webhooks, ['requests:read'], {
+  operationId: 'createWebhookEndpoint',
+  summary: 'Register a webhook endpoint',
+  description:
+    `${WEBHOOKS_INTRO}\n\nThe answer carries the endpoint's \`secret\`, shown only this once. The url must be http or https; loopback, private, ` +
+    'link-local and unique-local addresses (literal, or any address its name resolves to now) are refused unless the server sets ' +
+    'LINEBACKER_WEBHOOK_ALLOW_PRIVATE=true, and every delivery checks the address it connects to again.',
+  tags: ['webhooks'],
+  request: { body: jsonBody(WebhookEndpointInput) },
+  responses: {
+    '201': json('created: the endpoint with its secret', createdWebhookEndpointSchema, location('the endpoint, /api/v1/webhook-endpoints/{endpointId}')),
+    '400': shared('BadRequest'),
+    '413': shared('PayloadTooLarge'),
+    '415': shared('UnsupportedMediaType'),
+  },
+});
+
+authenticated('get', webhooks, ['requests:read', 'ops:read'], {
+  operationId: 'listWebhookEndpoints',
+  summary: "List the caller's webhook endpoints",
+  description: "The caller's endpoints (scope `requests:read`), or with `all=true` every client's (scope `ops:read`), newest first, cursor-paginated. Never a secret.",
+  tags: ['webhooks'],
+  request: { query: webhookEndpointListQuerySchema },
+  responses: { '200': json('one page', webhookEndpointPageSchema), '400': shared('BadRequest') },
+});
+
+authenticated('get', `${webhooks}/{endpointId}`, ['requests:read', 'jobs:admin', 'ops:read'], {
+  operationId: 'getWebhookEndpoint',
+  summary: 'One webhook endpoint',
+  description: "404 when unknown or another client's (unless the caller has `jobs:admin` or `ops:read`). Never the secret.",
+  tags: ['webhooks'],
+  request: { params: webhookEndpointIdParamSchema },
+  responses: { '200': json('the endpoint', webhookEndpointSchema), '404': shared('NotFound') },
+});
+
+authenticated('delete', `${webhooks}/{endpointId}`, ['requests:read', 'jobs:admin'], {
+  operationId: 'deleteWebhookEndpoint',
+  summary: 'Remove a webhook endpoint',
+  description: "Deletes the endpoint and its deliveries; nothing more is sent to it. 404 when unknown or another client's (unless the caller has `jobs:admin`).",
+  tags: ['webhooks'],
+  request: { params: webhookEndpointIdParamSchema },
+  responses: { '204': { description: 'deleted', headers: z.object(traceHeader) }, '404': shared('NotFound') },
+});
+
+authenticated('get', `${webhooks}/{endpointId}/deliveries`, ['requests:read', 'jobs:admin', 'ops:read'], {
+  operationId: 'listWebhookDeliveries',
+  summary: "An endpoint's deliveries",
+  description:
+    'Newest event first: the event, attempts, the last answer\'s status code or error, the next attempt, delivered or failed. Kept ' +
+    'LINEBACKER_DELIVERY_RETENTION_S after they end. 404 as for the endpoint.',
+  tags: ['webhooks'],
+  request: { params: webhookEndpointIdParamSchema, query: deliveryListQuerySchema },
+  responses: { '200': json('one page', deliveryPageSchema), '400': shared('BadRequest'), '404': shared('NotFound') },
+});
+
 open('get', '/livez', {
   operationId: 'livez',
   summary: 'livenessSchema probe',
@@ -431,6 +502,7 @@ export const openApiDocument = new OpenApiGeneratorV31(registry.definitions).gen
   tags: [
     { name: 'requests', description: 'backup requests (SPEC §5.1)' },
     { name: 'jobs', description: 'the backup job catalogue (SPEC §5.3)' },
+    { name: 'webhooks', description: 'webhook endpoints and their deliveries (SPEC §8)' },
     { name: 'operations', description: 'probes, health, metrics, this document (SPEC §5.4)' },
     { name: 'ui', description: 'pages for people, with a browser session' },
   ],

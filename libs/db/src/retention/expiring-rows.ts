@@ -27,6 +27,8 @@ export const EXPIRING_ROWS: readonly ExpiringRows[] = [
   { table: 'browser_sessions', since: 'expires_at', retention: 'expiredSessions' },
   // the status-event outbox (SPEC §8): the status history stays, the events go
   { table: 'backup_request_events', since: 'at', retention: 'events', growsWith: 'id' },
+  // webhook deliveries once delivered or failed (never a pending one: finished_at NULL)
+  { table: 'webhook_deliveries', since: 'finished_at', retention: 'deliveries' },
 ];
 
 /**

@@ -1,0 +1,4 @@
+import { runApp } from '@linebacker/runtime';
+import { startNotifier } from './start-notifier.js';
+
+await runApp('notifier', startNotifier);
