@@ -82,6 +82,8 @@ apps.push(
   worker('send-to-interface'),
   worker('external-queue-receiver'),
   worker('receive-status'),
+  // webhooks (SPEC §8): fans status events out to endpoints and delivers them; scalable like the workers
+  worker('notifier'),
 );
 
 if (config.simulator.enabled) apps.push(worker('interface-simulator'));

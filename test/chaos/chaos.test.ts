@@ -21,6 +21,7 @@ import {
   type PipelineEnv,
 } from '../support/pipeline.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../support/private-services.js';
+import { startWebhookReceiver, verifyStandardWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /*
  * The chaos suite of SPEC §6 (issue 4): a whole pipeline under real PM2, on a Redis and a Postgres
@@ -30,11 +31,14 @@ import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type Pri
  *   Redis FLUSHALL, Redis stop + start, a FLUSHALL while replies wait in the reply inbox
  *   (receive-status stopped), Postgres restart, the interface queue (Azurite) down, and hostile
  *   replies (oversized, NUL, huge hashes) injected into the status queue during a kill round.
+ * The client has a webhook endpoint on a receiver in this process (SPEC §8); the notifier is
+ * killed like the other workers.
  * Then, within a bounded time, every accepted request must reach the status its fate predicts
  * (catalogue → NotAllowed; simulator → Succeeded / Failed; malformed reply → Failed by the reply
  * timeout) — no reply is lost, whatever Redis went through —, with one Backup per success, no HTTP
  * failure during the reload, every malformed and hostile reply in the poison queue (or rejected
- * replies). The figures are printed.
+ * replies), every status change with exactly its one event, and every event delivered to the
+ * webhook endpoint at least once, signed. The figures are printed.
  *
  * LINEBACKER_CHAOS=short (default; part of `npm test`) or full (`npm run test:chaos`).
  * LINEBACKER_CHAOS_SEED=<n> replays the same random moments.
@@ -53,7 +57,7 @@ const REPLY_TIMEOUT_MS = 20_000;
 const NO_REPLY_REASON = 'no reply from backup interface';
 const STATUS_QUEUE = 'chaos-statuses';
 const POISON_QUEUE = `${STATUS_QUEUE}-poison`;
-const WORKER_APPS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'] as const;
+const WORKER_APPS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status', 'notifier'] as const;
 const KILLED_APPS = [...WORKER_APPS, 'http-receiver'] as const;
 const TERMINAL = new Set(['NotAllowed', 'Succeeded', 'Failed']);
 const ACTIVE_JOBS = new Set(['active-a', 'active-b']);
@@ -84,6 +88,8 @@ let postgres: PrivatePostgres | undefined;
 let pipeline: PipelineEnv | undefined;
 let pool: pg.Pool | undefined;
 let apiKey = '';
+let hooks: WebhookReceiver | undefined;
+let webhookSecret = '';
 const t0 = Date.now();
 const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
 const say = (message: string) => console.log(`[chaos ${MODE} ${clock()}] ${message}`);
@@ -303,7 +309,12 @@ beforeAll(async () => {
     LINEBACKER_REPLY_TIMEOUT_MS: String(REPLY_TIMEOUT_MS),
     LINEBACKER_RECEIVER_VISIBILITY_TIMEOUT_S: '5',
     LINEBACKER_LOG_LEVEL: 'info',
+    LINEBACKER_WEBHOOK_ALLOW_PRIVATE: 'true',
+    LINEBACKER_WEBHOOK_TIMEOUT_MS: '2000',
+    LINEBACKER_WEBHOOK_RETRY_START_MS: '200',
+    LINEBACKER_WEBHOOK_RETRY_MAX_MS: '2000',
   });
+  hooks = await startWebhookReceiver();
   const started = Date.now();
   await npm(pipeline, 'start');
   say(`npm start took ${Date.now() - started} ms`);
@@ -311,6 +322,13 @@ beforeAll(async () => {
   pool.on('error', () => {}); // the restart below terminates its idle clients
   apiKey = await createClientWithCli(pipeline, 'chaos', 'requests:write,requests:read,jobs:admin');
   await putTestJobs(pipeline, apiKey);
+  const endpoint = await fetch(`${pipeline.url}/api/v1/webhook-endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: `${hooks.url}/chaos` }),
+  });
+  if (endpoint.status !== 201) throw new Error(`webhook endpoint: ${endpoint.status} ${await endpoint.text()}`);
+  webhookSecret = ((await endpoint.json()) as { secret: string }).secret;
 });
 
 let keepLogs = false;
@@ -324,7 +342,7 @@ afterAll(async () => {
     console.log(`chaos failed: the PM2 logs of the pipeline are kept in ${kept}`);
   }
   if (pipeline) await destroyPipeline(pipeline);
-  await Promise.allSettled([redis?.destroy(), postgres?.destroy()]);
+  await Promise.allSettled([redis?.destroy(), postgres?.destroy(), hooks?.close()]);
 });
 
 describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPEC §6)`, () => {
@@ -423,6 +441,28 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
       await sleep(1_000);
     }
     const settleMs = Date.now() - streamEnd;
+
+    // ---- webhooks: every event of every accepted request delivered at least once (after the drain)
+    const events = async () =>
+      (await pool!.query<{ id: string }>(`SELECT lpad(id::text, 16, '0') AS id FROM backup_request_events ORDER BY id`)).rows.map((row) => row.id);
+    const deliveredIds = () => new Set(hooks!.received.filter((hook) => hook.answered === 200).map((hook) => hook.id));
+    let allEvents: string[] = [];
+    let undelivered: string[] = [];
+    const drainDeadline = Date.now() + 90_000;
+    for (;;) {
+      allEvents = await events().catch(() => allEvents);
+      const delivered = deliveredIds();
+      undelivered = allEvents.filter((id) => !delivered.has(id));
+      if (undelivered.length === 0 || Date.now() > drainDeadline) break;
+      await sleep(1_000);
+    }
+    const webhookDrainMs = Date.now() - streamEnd - settleMs;
+    const badSignatures = hooks!.received.filter((hook) => !verifyStandardWebhook(webhookSecret, hook, 3600));
+    const eventMismatches = await pool!.query<{ id: string }>(
+      `SELECT r.backup_request_id AS id FROM backup_requests r
+       WHERE (SELECT array_agg(status ORDER BY id) FROM backup_request_status_history h WHERE h.backup_request_id = r.backup_request_id)
+             IS DISTINCT FROM (SELECT array_agg(status ORDER BY id) FROM backup_request_events e WHERE e.backup_request_id = r.backup_request_id)`,
+    );
 
     // ---- the figures
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -542,6 +582,17 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
       ...[...outcomesByPhase].map(([p, counts]): [string, string] => [p, JSON.stringify(Object.fromEntries(counts))]),
       ...httpFailures.slice(0, 20).map((f): [string, string] => ['  failure', f]),
     ]);
+    table('webhooks (one endpoint of the client, SPEC §8)', [
+      ['status events (= history rows)', allEvents.length],
+      ['requests whose events differ from their history', eventMismatches.rows.length],
+      ['events delivered (2xx)', allEvents.length - undelivered.length],
+      ['NOT DELIVERED', undelivered.length],
+      ['attempts received', hooks!.received.length],
+      ['  repeated deliveries (at least once)', hooks!.received.filter((hook) => hook.answered === 200).length - deliveredIds().size],
+      ['  attempts cut off (killed notifier)', hooks!.received.filter((hook) => hook.answered === 'hang').length],
+      ['  bad signatures', badSignatures.length],
+      ['drained in', `${(webhookDrainMs / 1000).toFixed(1)} s after the requests settled`],
+    ]);
     table('faults', [
       ...[...faults].sort((a, b) => a.start - b.start).map((f): [string, string] => [f.what, `at ${((f.start - chaosStart) / 1000).toFixed(1)} s, ${f.end - f.start} ms`]),
       ['kills', JSON.stringify(kills)],
@@ -594,6 +645,10 @@ describe(`chaos (${MODE}): nothing accepted is lost or stuck, whatever dies (SPE
     expect(wrong.map((r) => `${r.id}: ${r.status} (${r.status_reason}), expected ${expectedFinal(r).status}`), 'final status differs from the prediction').toEqual([]);
     expect(inboxWaitingAtFlush, 'replies waiting in the inbox when Redis was flushed').toBeGreaterThan(0);
     expect(hostileMissing, 'hostile replies missing from the poison queue and rejected replies').toEqual([]);
+    // SPEC §8: one event per status change, every one delivered at least once, every one signed
+    expect(eventMismatches.rows.map((r) => r.id), 'requests whose events differ from their history').toEqual([]);
+    expect(undelivered, 'status events never delivered to the webhook endpoint').toEqual([]);
+    expect(badSignatures.map((hook) => hook.id), 'webhooks whose signature does not verify').toEqual([]);
     for (const app of KILLED_APPS) expect(kills[app], app).toBeGreaterThanOrEqual(1);
     expect(offline).toEqual([]);
   });

@@ -3,11 +3,15 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@linebacker/config';
 import { createProducerConnection, instanceIdentity, startInstanceHeartbeat, type InstanceHeartbeat, type RedisClient } from '@linebacker/queues';
 import { createLogger } from '@linebacker/runtime';
+import { acceptBackupRequest, recordTransition } from '@linebacker/db';
+import type { RequestStatus } from '@linebacker/domain';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
 import type { Azurite } from '../support/azurite.js';
 import { startReceiverWithAzurite, type TestReceiver } from '../support/receiver.js';
@@ -36,6 +40,7 @@ const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url
 const today = new Date().toISOString().slice(0, 10);
 
 let db: TestDatabase;
+let pool: pg.Pool;
 let azurite: Azurite;
 let receiver: TestReceiver;
 let operator: TestApiClient;
@@ -48,17 +53,22 @@ const heartbeats = new Map<string, InstanceHeartbeat>();
 /** Uncaught exceptions and console errors of the pages (CSP violations show up here too). */
 const pageErrors: string[] = [];
 const posted: string[] = [];
+/** What the dashboard asked the receiver for: resource type and path with query. */
+const pageRequests: { type: string; path: string }[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set LINEBACKER_CHROMIUM to a Chromium binary)`);
   }
   db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
   const prefix = testQueuePrefix();
   ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, prefix, {
     LINEBACKER_HOST_NAME: 'host-a',
     // leader soon (nothing consumes the queues here, so reconciliation finds nothing to add)
     LINEBACKER_RECOVERY_DELAY_MS: '200',
+    LINEBACKER_STATISTICS_REFRESH_MS: '1000',
+    LINEBACKER_QUEUE_DEPTH_SAMPLE_MS: '1000',
   }));
   registry = createProducerConnection(loadConfig({ REDIS_URL: testRedisUrl() }).redis, 'dashboard-test-registry');
   const announce = (host: string, app: string, pid: number, activeJobs: number) =>
@@ -79,6 +89,34 @@ beforeAll(async () => {
   operator = await createTestApiClient(db.databaseUrl, ['ops:read', 'requests:write'], 'operator');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
 
+  // requests of another client that went all the way, for the charts: accepted and moved on in
+  // Postgres as the pipeline's steps would (there are no workers here), so never queued
+  const outcomes: RequestStatus[][] = [
+    ['Allowed', 'Sent', 'Succeeded'],
+    ['Allowed', 'Sent', 'Succeeded'],
+    ['Allowed', 'Sent', 'Succeeded'],
+    ['Allowed', 'Sent', 'Failed'],
+    ['NotAllowed'],
+  ];
+  for (const [i, steps] of outcomes.entries()) {
+    const { request } = await acceptBackupRequest(pool, {
+      backupRequestId: randomUUID(),
+      requesterId: writer.clientId,
+      backupJobId: 'weekly-files',
+      dataDate: today,
+      backupDataLocation: `/data/finished/${i}`,
+      traceId: `trace-finished-${i}`,
+    });
+    for (const to of steps) {
+      await recordTransition(pool, {
+        backupRequestId: request.backupRequestId,
+        to,
+        ...(to === 'Allowed' ? { backupProviderCode: 'CloudA', storagePathName: 'vault/files' } : {}),
+        ...(to === 'NotAllowed' || to === 'Failed' ? { reason: to === 'Failed' ? 'disk full' : 'unknown backup job' } : {}),
+      });
+    }
+  }
+
   for (let i = 1; i <= 3; i += 1) {
     const response = await call(receiver.url, 'POST', '/api/v1/backup-requests', {
       token: operator.apiKey,
@@ -98,6 +136,10 @@ beforeAll(async () => {
   });
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    pageRequests.push({ type: request.resourceType(), path: `${url.pathname}${url.search}` });
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
   });
@@ -110,6 +152,7 @@ afterAll(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   await receiver?.close();
   await azurite?.stop();
+  await pool?.end();
   await db?.drop();
 });
 
@@ -119,6 +162,32 @@ async function signIn(apiKey: string): Promise<void> {
 }
 
 const textOf = (selector: string) => page.locator(selector).innerText();
+
+/** The charts' colours (dashboard/charts.js). */
+const COLORS = { succeeded: '#2e9e5b', failed: '#d64545', notAllowed: '#8a94a6' };
+
+/** What this test reads of a <canvas> (the test code is compiled without the DOM library). */
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+}
+
+/** How many pixels of a chart's canvas have exactly this colour. */
+function pixelsOf(chart: string, hex: string): Promise<number> {
+  const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return page.$eval(
+    `${chart} canvas`,
+    (element, [r, g, b]) => {
+      const canvas = element as unknown as CanvasLike;
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] === r && data[i + 1] === g && data[i + 2] === b) n += 1;
+      return n;
+    },
+    rgb,
+  );
+}
 
 describe('the request dashboard in headless Chromium', () => {
   it('sends a browser without a session to sign in, then shows the dashboard', async () => {
@@ -178,13 +247,30 @@ describe('the request dashboard in headless Chromium', () => {
 
   it('lists the latest requests with their status, newest first', async () => {
     const rows = page.locator('#requests tbody tr[data-id]');
-    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(8);
     const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
-    expect(ids).toEqual([...posted].reverse());
+    expect(ids.slice(0, 3)).toEqual([...posted].reverse());
     const first = await rows.first().innerText();
     expect(first).toContain('nightly-db');
     expect(first).toContain(operator.clientId);
     expect(first).toContain('Received');
+  });
+
+  it('draws the charts of the last hour: completions by outcome, queue depth, stage latency', async () => {
+    // the outcomes of the five finished requests, in their colours on the canvas
+    await expect.poll(() => page.locator('#chart-outcomes').getAttribute('data-points'), { timeout: 15_000 }).not.toBeNull();
+    expect(await pixelsOf('#chart-outcomes', COLORS.succeeded)).toBeGreaterThan(50);
+    expect(await pixelsOf('#chart-outcomes', COLORS.failed)).toBeGreaterThan(20);
+    expect(await pixelsOf('#chart-outcomes', COLORS.notAllowed)).toBeGreaterThan(20);
+    expect(await textOf('#chart-outcomes figcaption')).toContain('5 in the last hour');
+    // the three waiting requests of `created`, sampled by the health leader
+    await expect.poll(async () => Number(await page.locator('#chart-queues').getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await textOf('#chart-queues .u-legend')).toContain('created waiting');
+    // p50 and p95 of the four stages in the current minute
+    await expect.poll(async () => Number(await page.locator('#chart-latency').getAttribute('data-points')), { timeout: 15_000 }).toBe(8);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.locator('#charts').screenshot({ path: join(RESULTS_DIR, 'dashboard-charts.png') });
+    expect(pageErrors).toEqual([]);
   });
 
   it("shows a request's timeline when its row is clicked, and keeps it across refreshes", async () => {
@@ -198,11 +284,54 @@ describe('the request dashboard in headless Chromium', () => {
     expect(await textOf('#timeline-details')).toContain('/data/prepared/1');
     expect(await page.locator(`#requests tbody tr[data-id="${id}"]`).getAttribute('aria-selected')).toBe('true');
 
-    // one auto-refresh later (every 2 s) the selection and the timeline are still there
+    // one health refresh later (every 2 s) the selection and the timeline are still there
     await page.waitForTimeout(2500);
     expect(await textOf('#timeline-id')).toBe(id);
     expect(await page.locator(`#requests tbody tr[data-id="${id}"]`).getAttribute('aria-selected')).toBe('true');
+    expect(pageErrors).toEqual([]);
+  });
 
+  it('follows the event stream: a new request appears at the top, its timeline gains each status, and the list is never read again', async () => {
+    await expect.poll(() => textOf('#stream-state'), { timeout: 10_000 }).toContain('live');
+    const listReads = () => pageRequests.filter((r) => r.path.startsWith('/api/v1/backup-requests?'));
+    expect(listReads()).toHaveLength(1); // once, when the page opened
+    expect(pageRequests.filter((r) => r.type === 'eventsource' && r.path === '/api/v1/events')).toHaveLength(1);
+
+    // a client posts a request: it reaches the page through the stream
+    const response = await call(receiver.url, 'POST', '/api/v1/backup-requests', {
+      token: operator.apiKey,
+      json: { backupJobId: 'live-db', dataDate: today, backupDataLocation: '/data/prepared/live' },
+    });
+    expect(response.status).toBe(202);
+    const id = response.body.backupRequestId as string;
+    const rows = page.locator('#requests tbody tr[data-id]');
+    await expect.poll(() => rows.first().getAttribute('data-id'), { timeout: 10_000 }).toBe(id);
+    expect(await rows.count()).toBe(9);
+    expect(await rows.first().innerText()).toContain('live-db');
+
+    // selected, its timeline follows it through the pipeline's statuses (written as the steps would)
+    await rows.first().click();
+    const history = page.locator('#timeline-history li');
+    await expect.poll(() => history.count(), { timeout: 10_000 }).toBe(1);
+    for (const [step, to] of (['Allowed', 'Sent', 'Succeeded'] as const).entries()) {
+      await recordTransition(pool, {
+        backupRequestId: id,
+        to,
+        ...(to === 'Allowed' ? { backupProviderCode: 'CloudB', storagePathName: 'vault/live' } : {}),
+      });
+      await expect.poll(() => history.count(), { timeout: 10_000 }).toBe(step + 2);
+    }
+    expect(await history.allInnerTexts()).toEqual([
+      expect.stringContaining('Received'),
+      expect.stringContaining('Allowed'),
+      expect.stringContaining('Sent'),
+      expect.stringContaining('Succeeded'),
+    ]);
+    await expect.poll(() => rows.first().locator('.badge').innerText(), { timeout: 10_000 }).toBe('Succeeded');
+    expect(await textOf('#timeline-details')).toContain('vault/live');
+
+    // no polling: the list was read once, however many changes arrived
+    expect(listReads()).toHaveLength(1);
     await mkdir(RESULTS_DIR, { recursive: true });
     await page.screenshot({ path: join(RESULTS_DIR, 'dashboard.png'), fullPage: true });
     expect(pageErrors).toEqual([]);

@@ -83,9 +83,9 @@ afterAll(async () => {
 });
 
 describe('the whole pipeline under PM2 (SPEC §1)', () => {
-  it('runs all seven apps, and /healthz shows them with the queues and requests', async () => {
+  it('runs all eight apps, and /healthz shows them with the queues and requests', async () => {
     const names = (await pm2List(pipeline)).filter((p) => p.pm2_env.status === 'online').map((p) => p.name);
-    const all = ['http-receiver', ...WORKER_APPS, 'azurite', 'interface-simulator'];
+    const all = ['http-receiver', ...WORKER_APPS, 'notifier', 'azurite', 'interface-simulator'];
     expect(new Set(names)).toEqual(new Set(all));
 
     await expect

@@ -5,6 +5,8 @@ import { openPool } from '@linebacker/db';
 import { QUEUES, createProducerConnection, createRequestQueue, type RedisClient } from '@linebacker/queues';
 import { startApi } from '../../apps/http-receiver/src/api/start-api.js';
 import { RECONCILIATION_LOCK_KEY } from '../../apps/http-receiver/src/reconciliation/start-reconciler.js';
+import { startStatistics } from '../../apps/http-receiver/src/statistics/start-statistics.js';
+import { startEvents } from '../../apps/http-receiver/src/events/start-events.js';
 import { call, createTestApiClient, type TestApiClient } from '../support/api-client.js';
 import { testAppContext } from '../support/receiver.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
@@ -31,7 +33,17 @@ beforeAll(async () => {
   app.context.onShutdown('redis', () => redis.disconnect());
   const createdQueue = createRequestQueue(QUEUES.created, redis, prefix, () => {});
   app.context.onShutdown('created queue', () => createdQueue.close());
-  const { port } = await startApi(app.context, { pool, redis, createdQueue, queues: [createdQueue], health: { current: () => undefined, localPm2: () => Promise.reject(new Error('no /healthz here')) } });
+  const statistics = startStatistics(app.context, { pool, redis }).pipeline;
+  const { port } = await startApi(app.context, {
+    pool,
+    redis,
+    createdQueue,
+    queues: [createdQueue],
+    health: { current: () => undefined, localPm2: () => Promise.reject(new Error('no /healthz here')) },
+    wakeups: { notify: () => undefined },
+    statistics,
+    events: startEvents(app.context, { pool }),
+  });
   url = `http://127.0.0.1:${port}`;
   client = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read', 'ops:read'], 'api-alone');
 });

@@ -66,6 +66,9 @@ const path = fc.oneof(
   // the accept route most of all, so that the 202 path is fuzzed too
   { weight: 4, arbitrary: fc.constant('/api/v1/backup-requests') },
   fc.constantFrom('/api/v1/backup-requests', '/api/v1/backup-jobs', '/healthz', '/metrics', '/openapi.json', '/livez', '/readyz'),
+  fc.constant('/api/v1/webhook-endpoints'),
+  segment.map((id) => `/api/v1/webhook-endpoints/${id}`),
+  segment.map((id) => `/api/v1/webhook-endpoints/${id}/deliveries`),
   fc.constantFrom('/dashboard', '/admin/queues', '/admin/queues/api/queues', '/admin/session', '/admin/session/logout', '/'),
   segment.map((id) => `/api/v1/backup-requests/${id}`),
   segment.map((id) => `/api/v1/backup-jobs/${id}`),
@@ -103,8 +106,16 @@ const backupJobBody = fc.record(
   },
   { requiredKeys: [] },
 );
+const webhookEndpointBody = fc.record(
+  {
+    url: mostly(fc.oneof(fc.webUrl(), fc.constantFrom('http://127.0.0.1:9/hook', 'http://[::1]/', 'http://localhost/', 'https://93.184.215.14/x')), anyJson),
+    statuses: mostly(fc.subarray(['Received', 'Allowed', 'NotAllowed', 'Sent', 'Succeeded', 'Failed']), anyJson),
+  },
+  { requiredKeys: [] },
+);
 const body = fc.oneof(
   fc.constant(undefined),
+  webhookEndpointBody.map((json) => JSON.stringify(json)),
   { weight: 4, arbitrary: backupRequestBody.map((json) => JSON.stringify(json)) },
   backupJobBody.map((json) => JSON.stringify(json)),
   fc.record({ apiKey: fc.oneof(anyText, fc.constant('lbk_')) }).map((json) => JSON.stringify(json)),

@@ -63,7 +63,8 @@ let writer: TestApiClient;
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
-  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix()));
+  // private webhook destinations allowed: an endpoint on loopback can be created without DNS
+  ({ receiver, azurite } = await startReceiverWithAzurite(db.databaseUrl, testQueuePrefix(), { LINEBACKER_WEBHOOK_ALLOW_PRIVATE: 'true' }));
   everything = await createTestApiClient(db.databaseUrl, [...SCOPES], 'everything');
   writer = await createTestApiClient(db.databaseUrl, ['requests:write', 'requests:read'], 'writer');
 });
@@ -261,6 +262,40 @@ describe('real responses match the documented schemas', () => {
     const forbidden = await call(receiver.url, 'GET', jobs, { token: writer.apiKey });
     expect(forbidden.status).toBe(403);
     expectDocumented(jobs, 'get', forbidden);
+  });
+
+  it('webhook endpoints: 201 with the secret, the list, one, its deliveries, 204, and problems', async () => {
+    const endpoints = '/api/v1/webhook-endpoints';
+    const created = await call(receiver.url, 'POST', endpoints, { token: writer.apiKey, json: { url: 'http://127.0.0.1:9/hook', statuses: ['Failed'] } });
+    expect(created.status).toBe(201);
+    expectDocumented(endpoints, 'post', created);
+    const one = `${endpoints}/{endpointId}`;
+    const id = created.body.endpointId as string;
+    // a delivery as the notifier records them (a real event of the outbox as its body)
+    const accepted = await call(receiver.url, 'POST', requests, { token: writer.apiKey, json: { ...body, backupDataLocation: '/data/openapi-hook' } });
+    const { rows } = await pool.query<{ id: string; body: string }>(
+      `SELECT id, json_build_object('eventId', lpad(id::text, 16, '0'), 'type', 'backup-request.status-changed', 'backupRequestId', backup_request_id,
+         'requesterId', requester_id, 'backupJobId', backup_job_id, 'status', status, 'previousStatus', previous_status, 'reason', reason,
+         'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'traceId', trace_id)::text AS body
+       FROM backup_request_events WHERE backup_request_id = $1`,
+      [accepted.body.backupRequestId],
+    );
+    await pool.query(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, body, attempts, last_attempt_at, last_status_code, last_error, next_attempt_at)
+       VALUES ($1, $2, $3, 2, now(), 500, 'answered 500', now() + interval '3 seconds')`,
+      [id, rows[0]!.id, rows[0]!.body],
+    );
+    const deliveries = await call(receiver.url, 'GET', `${endpoints}/${id}/deliveries`, { token: writer.apiKey });
+    expect(deliveries.body.items).toMatchObject([{ status: 'pending', attempts: 2, lastStatusCode: 500, event: { status: 'Received' } }]);
+    expectDocumented(`${one}/deliveries`, 'get', deliveries);
+    expectDocumented(endpoints, 'get', await call(receiver.url, 'GET', endpoints, { token: writer.apiKey }));
+    expectDocumented(one, 'get', await call(receiver.url, 'GET', `${endpoints}/${id}`, { token: writer.apiKey }));
+    expectDocumented(endpoints, 'post', await call(receiver.url, 'POST', endpoints, { token: writer.apiKey, json: { url: 'gopher://x' } }));
+    expectDocumented(`${one}/deliveries`, 'get', await call(receiver.url, 'GET', `${endpoints}/${id}/deliveries?limit=0`, { token: writer.apiKey }));
+    const deleted = await call(receiver.url, 'DELETE', `${endpoints}/${id}`, { token: writer.apiKey });
+    expect(deleted.status).toBe(204);
+    expectDocumented(one, 'delete', deleted);
+    expectDocumented(one, 'delete', await call(receiver.url, 'DELETE', `${endpoints}/${id}`, { token: writer.apiKey }));
   });
 
   it('operations: /livez, /readyz, /healthz, and the JSON sign-in', async () => {

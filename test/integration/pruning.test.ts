@@ -78,6 +78,41 @@ async function insertSessions(n: number, ageS: number): Promise<string[]> {
 const remainingSessions = async (hashes: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM browser_sessions WHERE session_hash = ANY($1)', [hashes])).rows[0]!.n;
 
+/** `n` status events written `ageS` seconds ago (as the trigger writes them, in id order); returns their request ids. */
+async function insertEvents(n: number, ageS: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => randomUUID());
+  await pool.query(
+    `INSERT INTO backup_request_events (backup_request_id, requester_id, backup_job_id, status, trace_id, at)
+     SELECT id, 'prune-client', 'prune-job', 'Received', 'trace', now() - make_interval(secs => $2) FROM unnest($1::uuid[]) AS id`,
+    [ids, ageS],
+  );
+  return ids;
+}
+const remainingEvents = async (ids: string[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM backup_request_events WHERE backup_request_id = ANY($1)', [ids])).rows[0]!.n;
+
+/** `n` webhook deliveries delivered (or failed, or still pending: `ageS` null) `ageS` seconds ago; returns their event ids. */
+let nextEventId = 1;
+async function insertDeliveries(n: number, ageS: number | null, how: 'delivered' | 'failed' = 'delivered'): Promise<number[]> {
+  await pool.query(`INSERT INTO api_clients (client_id, name, scopes) VALUES ('prune-client', 'prune', '{ops:read}') ON CONFLICT DO NOTHING`);
+  await pool.query(
+    `INSERT INTO webhook_endpoints (endpoint_id, client_id, url, secret) VALUES ('00000000-0000-7000-8000-000000000001', 'prune-client', 'http://127.0.0.1:9/', 'whsec_x')
+     ON CONFLICT DO NOTHING`,
+  );
+  const eventIds = Array.from({ length: n }, () => nextEventId++);
+  const at = ageS === null ? null : `now() - make_interval(secs => ${ageS})`;
+  await pool.query(
+    `INSERT INTO webhook_deliveries (endpoint_id, event_id, body, created_at, delivered_at, failed_at)
+     SELECT '00000000-0000-7000-8000-000000000001', id, '{}', now() - interval '2 days',
+       ${how === 'delivered' && at ? at : 'NULL'}, ${how === 'failed' && at ? at : 'NULL'}
+     FROM unnest($1::bigint[]) AS id`,
+    [eventIds],
+  );
+  return eventIds;
+}
+const remainingDeliveries = async (eventIds: number[]) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_deliveries WHERE event_id = ANY($1)', [eventIds])).rows[0]!.n;
+
 const remainingKeys = async (keys: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_keys WHERE idempotency_key = ANY($1)', [keys])).rows[0]!.n;
 const remainingInboxRows = async (ids: string[]) =>
@@ -86,7 +121,7 @@ const remainingReplies = async (ids: string[]) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rejected_replies WHERE backup_request_id = ANY($1)', [ids])).rows[0]!.n;
 
 describe('pruning by the leader (SPEC §6)', () => {
-  it('deletes idempotency keys, rejected replies, applied inbox replies and expired browser sessions older than their retention, keeps younger, unapplied and live ones, and counts what it deleted', async () => {
+  it('deletes idempotency keys, rejected replies, applied inbox replies, expired browser sessions, status events and finished webhook deliveries older than their retention, keeps younger, unapplied, pending and live ones, and counts what it deleted', async () => {
     const oldKeys = await insertIdempotencyKeys(250, 2 * HOUR);
     const youngKeys = await insertIdempotencyKeys(20, HOUR / 2);
     const oldReplies = await insertRejectedReplies(30, 3 * HOUR);
@@ -98,6 +133,13 @@ describe('pruning by the leader (SPEC §6)', () => {
     const oldSessions = await insertSessions(6, 2 * HOUR);
     const recentSessions = await insertSessions(2, HOUR / 2);
     const liveSessions = await insertSessions(2, -HOUR);
+    // the outbox: oldest ids first, as the trigger writes them (pruned oldest-first by id)
+    const oldEvents = await insertEvents(150, 2 * HOUR);
+    const youngEvents = await insertEvents(7, HOUR / 2);
+    const oldDeliveries = [...(await insertDeliveries(9, 2 * HOUR)), ...(await insertDeliveries(3, 2 * HOUR, 'failed'))];
+    const youngDeliveries = await insertDeliveries(2, HOUR / 2);
+    // created two days ago and not delivered yet: still being retried
+    const pendingDeliveries = await insertDeliveries(4, null);
     const prefix = testQueuePrefix();
     const receiver = await startTestReceiver({
       DATABASE_URL: db.databaseUrl,
@@ -110,6 +152,8 @@ describe('pruning by the leader (SPEC §6)', () => {
       LINEBACKER_REJECTED_REPLY_RETENTION_S: String(2 * HOUR),
       LINEBACKER_APPLIED_REPLY_RETENTION_S: String(HOUR),
       LINEBACKER_EXPIRED_SESSION_RETENTION_S: String(HOUR),
+      LINEBACKER_EVENT_RETENTION_S: String(HOUR),
+      LINEBACKER_DELIVERY_RETENTION_S: String(HOUR),
     });
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     try {
@@ -122,10 +166,15 @@ describe('pruning by the leader (SPEC §6)', () => {
       expect(await remainingInboxRows(unapplied)).toBe(3);
       await expect.poll(() => remainingSessions(oldSessions), { timeout: 10_000 }).toBe(0);
       expect(await remainingSessions([...recentSessions, ...liveSessions])).toBe(4);
+      await expect.poll(() => remainingEvents(oldEvents), { timeout: 10_000 }).toBe(0);
+      expect(await remainingEvents(youngEvents)).toBe(7);
+      await expect.poll(() => remainingDeliveries(oldDeliveries), { timeout: 10_000 }).toBe(0);
+      expect(await remainingDeliveries(youngDeliveries)).toBe(2);
+      expect(await remainingDeliveries(pendingDeliveries)).toBe(4);
       // what the pipeline counters (and /metrics' linebacker_pruned_rows_total) say
       await expect
         .poll(async () => readCounters(redis, countersKey(prefix)), { timeout: 5000 })
-        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40, 'pruned:browser_sessions': 6 });
+        .toMatchObject({ 'pruned:idempotency_keys': 250, 'pruned:rejected_replies': 30, 'pruned:reply_inbox': 40, 'pruned:browser_sessions': 6, 'pruned:backup_request_events': 150, 'pruned:webhook_deliveries': 12 });
     } finally {
       await receiver.close();
       redis.disconnect();
@@ -137,7 +186,7 @@ describe('pruning by the leader (SPEC §6)', () => {
     const warnings: unknown[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
     const keys = EXPIRING_ROWS.filter((rows) => rows.table === 'idempotency_keys');
-    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR, expiredSessions: HOUR }, batchSize: 10, log, tables: keys });
+    const pass = () => prune({ db: pool, retentionS: { idempotencyKeys: HOUR, rejectedReplies: HOUR, appliedReplies: HOUR, expiredSessions: HOUR, events: HOUR, deliveries: HOUR }, batchSize: 10, log, tables: keys });
     expect(await pass()).toEqual({ idempotency_keys: 10 * MAX_BATCHES_PER_PASS });
     expect(warnings).toEqual([expect.objectContaining({ table: 'idempotency_keys', deleted: 10 * MAX_BATCHES_PER_PASS, msg: expect.stringMatching(/behind/) })]);
     expect(await pass()).toEqual({ idempotency_keys: 250 - 10 * MAX_BATCHES_PER_PASS });

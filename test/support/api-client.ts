@@ -42,9 +42,20 @@ export async function call(
     headers['content-type'] ??= 'application/json';
   }
   const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
-  const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
+  const text = type.startsWith('text/event-stream') ? await firstChunk(response) : await response.text();
   return { status: response.status, headers: response.headers, body: type.includes('json') && text ? JSON.parse(text) : text };
+}
+
+/** An event stream never ends: its first chunk (the stream's opening), then the connection is closed. */
+async function firstChunk(response: Response): Promise<string> {
+  const reader = response.body!.getReader();
+  try {
+    const { value } = await reader.read();
+    return new TextDecoder().decode(value);
+  } finally {
+    await reader.cancel();
+  }
 }
 
 /**

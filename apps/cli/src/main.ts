@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfigOrExit } from '@linebacker/config';
 import { createPool, prepareDatabase, upsertBackupJob, type Pool } from '@linebacker/db';
-import { BACKUP_PROVIDER_CODES, validateBackupJobDefinition, validateBackupJobId } from '@linebacker/domain';
+import { BACKUP_PROVIDER_CODES, REQUEST_STATUSES, validateBackupJobDefinition, validateBackupJobId } from '@linebacker/domain';
 import { createClient } from './create-client.js';
 import { disableClient, enableClient, listClients, rotateClientKey } from './client-lifecycle.js';
 import { startPipeline, stopPipeline } from './start-pipeline.js';
+import { addWebhookEndpoint, listWebhookEndpointsOf, removeWebhookEndpoint } from './webhook-endpoints.js';
 
 /**
  * The linebacker CLI (`npm run --silent cli -- …`). Results go to stdout as JSON, one object per
@@ -111,6 +112,30 @@ jobs
       printJson(job);
     },
   );
+
+const webhooks = program.command('webhooks').description('webhook endpoints of clients (SPEC §8)');
+webhooks
+  .command('add')
+  .description("register an endpoint for a client's status events and print it with its secret (shown only this once)")
+  .requiredOption('--client <clientId>', 'whose events it gets')
+  .requiredOption('--url <url>', 'an http or https url (private addresses need LINEBACKER_WEBHOOK_ALLOW_PRIVATE=true)')
+  .option('--statuses <statuses>', `comma-separated new statuses to send (default: all): ${REQUEST_STATUSES.join(',')}`)
+  .action(async (options: { client: string; url: string; statuses?: string }) => {
+    printJson(await withDatabase((pool) => addWebhookEndpoint(pool, config.webhooks, options)));
+  });
+webhooks
+  .command('list')
+  .description("print every endpoint (or one client's): url, statuses, whether it is failing (never a secret)")
+  .option('--client <clientId>', "only this client's")
+  .action(async (options: { client?: string }) => {
+    printJson({ endpoints: await withDatabase((pool) => listWebhookEndpointsOf(pool, options.client)) });
+  });
+webhooks
+  .command('remove <endpointId>')
+  .description('delete an endpoint and its deliveries')
+  .action(async (endpointId: string) => {
+    printJson(await withDatabase((pool) => removeWebhookEndpoint(pool, endpointId)));
+  });
 
 const pipeline = program.command('pipeline').description('the PM2-managed pipeline (npm start / npm stop)');
 pipeline.command('start').description('migrate and start every app under PM2').action(() => startPipeline(config));

@@ -2,7 +2,9 @@ import type { Express } from 'express';
 import { AdvisoryLeadership, openPool } from '@linebacker/db';
 import {
   QUEUES,
+  WakeupPublisher,
   createProducerConnection,
+  eventWakeupChannel,
   createRequestQueue,
   evictionPolicyProblem,
   openCounters,
@@ -15,6 +17,8 @@ import type { AppContext } from '@linebacker/runtime';
 import { startApi } from './api/start-api.js';
 import { startHealth } from './health/start-health.js';
 import { startPruner } from './pruning/start-pruner.js';
+import { startStatistics } from './statistics/start-statistics.js';
+import { startEvents } from './events/start-events.js';
 import { RECONCILIATION_LOCK_KEY, startReconciler } from './reconciliation/start-reconciler.js';
 
 /**
@@ -29,6 +33,9 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   const redis = createProducerConnection(config.redis, 'linebacker:http-receiver');
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
+  // status changes committed here (accepted requests, reply timeouts) wake the event readers
+  const wakeups = new WakeupPublisher(redis, eventWakeupChannel(config.redis.queuePrefix));
+  onShutdown('event wake-ups', () => wakeups.close());
   void waitUntilReady(redis, 5000).then(async (ready) => {
     if (!ready) return logger.warn('Redis is not reachable: accepted requests wait in Postgres until it is');
     const problem = await evictionPolicyProblem(redis);
@@ -57,8 +64,16 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   );
   onShutdown('leadership', () => leadership.release());
   const counters = openCounters(context);
-  startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership });
+  startReconciler(context, { pool, created: createdQueue, allowed: allowedQueue, statusReceived: statusReceivedQueue, counters, leadership, wakeups });
   startPruner(context, { pool, counters, leadership });
-  const health = startHealth(context, { pool, redis, queues, isLeader: () => leadership.isLeader });
-  return startApi(context, { pool, redis, createdQueue, queues, health });
+  const statistics = startStatistics(context, { pool, redis });
+  const health = startHealth(context, {
+    pool,
+    redis,
+    queues,
+    isLeader: () => leadership.isLeader,
+    onCollected: (snapshot) => statistics.queueDepth.record(snapshot),
+  });
+  const events = startEvents(context, { pool });
+  return startApi(context, { pool, redis, createdQueue, queues, health, wakeups, statistics: statistics.pipeline, events });
 }

@@ -109,6 +109,11 @@ export const envSchema = z
     LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
+    LINEBACKER_STATISTICS_REFRESH_MS: positiveInt.default(10_000),
+    LINEBACKER_EVENTS_HEARTBEAT_MS: positiveInt.default(15_000),
+    LINEBACKER_EVENTS_POLL_MS: positiveInt.default(1000),
+    LINEBACKER_EVENTS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1_048_576),
+    LINEBACKER_QUEUE_DEPTH_SAMPLE_MS: z.coerce.number().int().min(1000).default(10_000),
     LINEBACKER_PIPELINE_APPS: appNames.optional(),
     LINEBACKER_HOST_APPS: appNames.optional(),
     LINEBACKER_HOST_NAME: z
@@ -134,8 +139,23 @@ export const envSchema = z
     LINEBACKER_REJECTED_REPLY_RETENTION_S: positiveInt.default(30 * 24 * 3600),
     LINEBACKER_APPLIED_REPLY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
     LINEBACKER_EXPIRED_SESSION_RETENTION_S: positiveInt.default(24 * 3600),
+    LINEBACKER_EVENT_RETENTION_S: positiveInt.default(7 * 24 * 3600),
     LINEBACKER_PRUNE_INTERVAL_MS: positiveInt.default(60_000),
     LINEBACKER_PRUNE_BATCH_SIZE: positiveInt.default(1000),
+
+    LINEBACKER_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+    LINEBACKER_WEBHOOK_MAX_AGE_MS: positiveInt.default(24 * 3600 * 1000),
+    LINEBACKER_WEBHOOK_RETRY_START_MS: positiveInt.default(1000),
+    LINEBACKER_WEBHOOK_RETRY_MAX_MS: positiveInt.default(3600 * 1000),
+    LINEBACKER_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+    LINEBACKER_WEBHOOK_SECRET_KEY: z
+      .string()
+      .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)')
+      .optional(),
+    LINEBACKER_WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.default(4),
+    LINEBACKER_NOTIFIER_CONCURRENCY: positiveInt.default(32),
+    LINEBACKER_NOTIFIER_POLL_MS: positiveInt.default(1000),
+    LINEBACKER_DELIVERY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
 
     LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
     LINEBACKER_RETRY_MAX_MS: positiveInt.default(60_000),
@@ -339,7 +359,31 @@ function toConfig(e: Env) {
         rejectedReplies: e.LINEBACKER_REJECTED_REPLY_RETENTION_S,
         appliedReplies: e.LINEBACKER_APPLIED_REPLY_RETENTION_S,
         expiredSessions: e.LINEBACKER_EXPIRED_SESSION_RETENTION_S,
+        events: e.LINEBACKER_EVENT_RETENTION_S,
+        deliveries: e.LINEBACKER_DELIVERY_RETENTION_S,
       },
+    },
+    /** Webhooks (SPEC §8): the API's url check and the notifier's deliveries. */
+    webhooks: {
+      /** A delivery attempt's deadline (connect, send, answer). */
+      timeoutMs: e.LINEBACKER_WEBHOOK_TIMEOUT_MS,
+      /** Failed attempts are retried until the delivery is this old, then it is recorded failed. */
+      maxAgeMs: e.LINEBACKER_WEBHOOK_MAX_AGE_MS,
+      /** Retry backoff: start × 3^attempt, at most max, with jitter. */
+      retryStartMs: e.LINEBACKER_WEBHOOK_RETRY_START_MS,
+      retryMaxMs: e.LINEBACKER_WEBHOOK_RETRY_MAX_MS,
+      /** Allow loopback, private and link-local destinations (development, tests). */
+      allowPrivate: e.LINEBACKER_WEBHOOK_ALLOW_PRIVATE === 'true',
+      /** Base64 of the 32-byte key sealing endpoint secrets at rest; undefined: stored as they are. */
+      secretKey: e.LINEBACKER_WEBHOOK_SECRET_KEY,
+      /** Attempts in flight to one endpoint, across every notifier. */
+      endpointConcurrency: e.LINEBACKER_WEBHOOK_ENDPOINT_CONCURRENCY,
+    },
+    notifier: {
+      /** Attempts in flight in one notifier process. */
+      concurrency: e.LINEBACKER_NOTIFIER_CONCURRENCY,
+      /** The notifier reads the outbox and the due deliveries at least this often (besides wake-ups). */
+      pollMs: e.LINEBACKER_NOTIFIER_POLL_MS,
     },
     health: {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,
@@ -358,6 +402,22 @@ function toConfig(e: Env) {
     },
     /** The apps `npm start` starts on this host (ecosystem.config.js); undefined: all of them. */
     hostApps: e.LINEBACKER_HOST_APPS?.split(','),
+    /** GET /api/v1/events (Server-Sent Events). */
+    eventStream: {
+      /** A comment line this often keeps proxies from closing an idle stream. */
+      heartbeatMs: e.LINEBACKER_EVENTS_HEARTBEAT_MS,
+      /** The receiver's reader of the outbox reads this often without a wake-up. */
+      pollMs: e.LINEBACKER_EVENTS_POLL_MS,
+      /** A subscriber whose connection holds more than this unread (beyond the kernel's buffers) is disconnected. */
+      maxBufferedBytes: e.LINEBACKER_EVENTS_MAX_BUFFERED_BYTES,
+    },
+    /** The operator dashboard's charts (GET /api/v1/ops/statistics). */
+    statistics: {
+      /** The per-minute statistics are computed at most this often (shared by every dashboard). */
+      refreshMs: e.LINEBACKER_STATISTICS_REFRESH_MS,
+      /** The health leader keeps a sample of the queue depths this often, for an hour. */
+      queueDepthSampleMs: e.LINEBACKER_QUEUE_DEPTH_SAMPLE_MS,
+    },
     /** True when this process runs under PM2. */
     underPm2: e.pm_id !== undefined,
     /** True in a PM2 cluster-mode worker, whose stdout PM2 captures only through process.stdout. */
@@ -378,3 +438,4 @@ export type JwtConfig = NonNullable<Config['http']['jwt']>;
 export type RetryConfig = Config['retry'];
 export type JobRetentionConfig = Config['jobRetention'];
 export type RetentionName = keyof Config['pruning']['retentionS'];
+export type WebhookConfig = Config['webhooks'];

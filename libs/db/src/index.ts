@@ -24,3 +24,16 @@ export {
 } from './backup-requests/statistics.js';
 export { EXPIRING_ROWS, deleteExpiredRows, type ExpiringRows } from './retention/expiring-rows.js';
 export * from './browser-sessions/browser-sessions.js';
+export {
+  STAGES,
+  readMinuteStatistics,
+  type MinuteStatistics,
+  type Stage,
+  type StageLatency,
+} from './backup-requests/minute-statistics.js';
+export { readEventsAfter, type ReadEventsOptions, type EventsRead } from './events/read-events.js';
+export { latestFinalEventId } from './events/latest-event-id.js';
+export * from './webhooks/endpoints.js';
+export * from './webhooks/fan-out.js';
+export * from './webhooks/deliveries.js';
+export { createWebhookEndpoint } from './webhooks/create-endpoint.js';

@@ -12,3 +12,8 @@ export * from './errors/network-error.js';
 export * from './backoff.js';
 export * from './interface-messages.js';
 export * from './reply-action.js';
+export * from './status-event.js';
+export * from './webhooks/webhook-signature.js';
+export * from './webhooks/webhook-secret.js';
+export * from './webhooks/webhook-url.js';
+export * from './webhooks/webhook-endpoint-input.js';

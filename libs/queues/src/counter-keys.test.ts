@@ -11,6 +11,7 @@ describe('counter keys', () => {
     { kind: 'sends-held-back-ms' },
     { kind: 'reconcile', repair: 'readded:created' },
     { kind: 'pruned', table: 'idempotency_keys' },
+    { kind: 'webhook', outcome: 'gave-up' },
   ];
 
   it.each(keys)('reads back what it writes: %j', (key) => {
@@ -26,6 +27,7 @@ describe('counter keys', () => {
       'sends:held-back-ms',
       'reconcile:readded:created',
       'pruned:idempotency_keys',
+      'webhooks:gave-up',
     ]);
   });
 

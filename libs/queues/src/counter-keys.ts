@@ -18,7 +18,9 @@ export type CounterKey =
   /** what reconciliation repaired */
   | { kind: 'reconcile'; repair: 'readded:created' | 'readded:allowed' | 'readded:status-received' | 'timed-out' }
   /** rows the leader deleted after their retention, by table */
-  | { kind: 'pruned'; table: string };
+  | { kind: 'pruned'; table: string }
+  /** webhook deliveries: fanned out (created), delivered, attempts that failed, given up after the retry window */
+  | { kind: 'webhook'; outcome: 'fanned-out' | 'delivered' | 'attempt-failed' | 'gave-up' };
 
 export function counterField(key: CounterKey): string {
   switch (key.kind) {
@@ -36,6 +38,8 @@ export function counterField(key: CounterKey): string {
       return `reconcile:${key.repair}`;
     case 'pruned':
       return `pruned:${key.table}`;
+    case 'webhook':
+      return `webhooks:${key.outcome}`;
   }
 }
 
@@ -58,6 +62,8 @@ export function parseCounterField(field: string): CounterKey | undefined {
       return { kind: 'reconcile', repair: tail as 'timed-out' };
     case 'pruned':
       return { kind: 'pruned', table: tail };
+    case 'webhooks':
+      return { kind: 'webhook', outcome: tail as 'delivered' };
     default:
       return undefined;
   }

@@ -20,7 +20,7 @@ export { createRequestQueue, addRequestJob, type RequestQueue } from './request-
 export { evictionPolicyProblem } from './eviction-policy.js';
 export { classifyFailure, retryDecision, type FailureKind, type RetryDecision } from './retry-policy.js';
 export { createRequestWorker, type RequestWorkerOptions, type StepJob, type StepOutcome } from './request-worker.js';
-export { startStepWorker, openProducerQueue, openCounters } from './step-worker.js';
+export { startStepWorker, openProducerQueue, openCounters, openEventWakeups } from './step-worker.js';
 export { queueStatistics, queueStatisticsSchema, type QueueStatistics } from './queue-statistics.js';
 export { PipelineCounters, countersKey, readCounters } from './pipeline-counters.js';
 export { counterField, parseCounterField, type CounterKey } from './counter-keys.js';
@@ -37,3 +37,13 @@ export {
   type LiveInstance,
 } from './instance-registry.js';
 export { announceInstance, instanceIdentity, startInstanceHeartbeat, type InstanceHeartbeat, type InstanceIdentity } from './instance-heartbeat.js';
+export {
+  WakeupPublisher,
+  WAKEUP_MIN_INTERVAL_MS,
+  deliveryWakeupChannel,
+  eventWakeupChannel,
+  openWakeupPublisher,
+  subscribeToEventWakeups,
+  subscribeToWakeups,
+  type WakeupSubscription,
+} from './wakeups.js';

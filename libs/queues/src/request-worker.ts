@@ -41,6 +41,11 @@ export interface RequestWorkerOptions<T extends RequestJobData> {
   counters?: Pick<PipelineCounters, 'add'>;
   /** Records on the request why the step gave up (may throw; then the job is retried later). */
   onGiveUp?: (data: T, reason: string, log: Logger) => Promise<void>;
+  /**
+   * Called after a job's step did its work ('done') or its give-up was recorded: a status may have
+   * changed, so status events may have been committed (the event wake-up, wakeups.ts).
+   */
+  onChanged?: () => void;
 }
 
 export interface StepJob<T> {
@@ -97,6 +102,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
       const stepJob: StepJob<T> = { remember: (data) => job.updateData(data), firstRun: job.attemptsStarted <= 1 && !job.data.attempt };
       const started = performance.now();
       const outcome = await options.handle(job.data, log, stepJob);
+      if (outcome === 'done') options.onChanged?.();
       options.counters?.add({ kind: 'job', step: options.queue, outcome });
       options.counters?.add({ kind: 'step-ms', step: options.queue }, performance.now() - started);
       log.debug({ outcome }, 'step finished');
@@ -111,6 +117,7 @@ export function createRequestWorker<T extends RequestJobData>(options: RequestWo
         const reason = `${options.queue}: ${errorMessage(err)} (${decision.reason})`;
         try {
           await options.onGiveUp?.(job.data, reason, log);
+          options.onChanged?.();
           log.error({ err, kind, attempt }, 'step gave up');
           options.counters?.add({ kind: 'job', step: options.queue, outcome: 'gave-up' });
           throw new UnrecoverableError(reason);

@@ -6,6 +6,7 @@ import { createProducerConnection, createWorkerConnection } from './redis-connec
 import { createRequestQueue, type RequestQueue } from './request-queue.js';
 import { PipelineCounters, countersKey } from './pipeline-counters.js';
 import { createRequestWorker, type RequestWorkerOptions } from './request-worker.js';
+import { eventWakeupChannel, openWakeupPublisher, type WakeupPublisher } from './wakeups.js';
 
 type StepOptions<T extends RequestJobData> = Pick<
   RequestWorkerOptions<T>,
@@ -15,6 +16,7 @@ type StepOptions<T extends RequestJobData> = Pick<
 /**
  * Starts the worker of one pipeline step on its own blocking Redis connection, and registers its
  * graceful close (in-flight jobs finish) with the app's shutdown. Resolves once it is consuming.
+ * Each job that changed a status publishes an event wake-up (coalesced, wakeups.ts).
  */
 export async function startStepWorker<T extends RequestJobData>(
   context: AppContext,
@@ -24,10 +26,12 @@ export async function startStepWorker<T extends RequestJobData>(
   const connection = createWorkerConnection(config.redis, `linebacker:${step.queue}:worker`);
   connection.on('error', (err) => logger.debug({ err }, 'Redis worker connection error'));
   const counters = step.counters ?? openCounters(context);
+  const wakeups = openEventWakeups(context);
   const worker = createRequestWorker<T>({
     ...step,
     // jobs in progress, for the instance registry (activeJobs)
     handle: (data, log, job) => work.track(() => step.handle(data, log, job)),
+    onChanged: () => wakeups.notify(),
     connection,
     prefix: config.redis.queuePrefix,
     retry: config.retry,
@@ -41,6 +45,16 @@ export async function startStepWorker<T extends RequestJobData>(
   });
   await worker.waitUntilReady();
   return worker;
+}
+
+/**
+ * Event wake-ups (SPEC §8) published after status changes this process commits, on a connection of
+ * their own, closed with the app (after a last wake-up still waiting).
+ */
+export function openEventWakeups({ config, onShutdown }: AppContext): WakeupPublisher {
+  const { publisher, close } = openWakeupPublisher(config.redis, eventWakeupChannel(config.redis.queuePrefix), 'linebacker:event-wakeups');
+  onShutdown('event wake-ups', close);
+  return publisher;
 }
 
 /** The app's pipeline counters, on a connection of their own, flushed once more at shutdown. */

@@ -9,7 +9,7 @@ import {
   type StoredResponse,
 } from '@linebacker/db';
 import { validateBackupRequestInput, type BackupRequestInput } from '@linebacker/domain';
-import { addRequestJob, requestJobData, type RedisClient, type RequestQueue } from '@linebacker/queues';
+import { addRequestJob, requestJobData, type RedisClient, type RequestQueue, type WakeupPublisher } from '@linebacker/queues';
 import { IDEMPOTENCY_KEY } from './api-schemas.js';
 import { Problem, validationProblem } from './problem.js';
 import { requestRepresentation } from './representation.js';
@@ -18,6 +18,8 @@ export interface AcceptDeps {
   pool: Pool;
   redis: RedisClient;
   createdQueue: RequestQueue;
+  /** Event wake-ups: a new request's Received event is committed with it. */
+  wakeups: Pick<WakeupPublisher, 'notify'>;
   enqueueTimeoutMs: number;
   logger: Logger;
 }
@@ -52,8 +54,8 @@ function replay(stored: StoredResponse, requestHash: string): AcceptResult {
 /**
  * POST /backup-requests, top to bottom (SPEC §2.3, §5.1, §6 "persist first"):
  * validate → answer a known Idempotency-Key from its stored response → store the request (or find
- * its live duplicate) and the idempotent response in one transaction → after COMMIT, add the
- * `created` job. A failed add is logged, not reported: the row is safe and recovery adds the job.
+ * its live duplicate) and the idempotent response in one transaction → after COMMIT, wake the event
+ * readers (its Received event) and add the `created` job. A failed add is logged, not reported: the row is safe and recovery adds the job.
  */
 export async function acceptBackupRequest(deps: AcceptDeps, command: AcceptCommand): Promise<AcceptResult> {
   const validation = validateBackupRequestInput(command.body);
@@ -93,6 +95,7 @@ export async function acceptBackupRequest(deps: AcceptDeps, command: AcceptComma
 
   const { request, created } = outcome;
   if (created) {
+    deps.wakeups.notify();
     const job = requestJobData(request);
     if (!(await addRequestJob(deps.createdQueue, deps.redis, job, deps.enqueueTimeoutMs))) {
       deps.logger.warn(job, 'could not add the created job now (Redis unavailable); recovery will add it');

@@ -1,4 +1,4 @@
-import { BACKUP_JOB_ID_PATTERN, BACKUP_PROVIDER_CODES, REQUEST_STATUSES, SCOPES, backupJobIdSchema } from '@linebacker/domain';
+import { BACKUP_JOB_ID_PATTERN, BACKUP_PROVIDER_CODES, REQUEST_STATUSES, SCOPES, backupJobIdSchema, statusEventSchema } from '@linebacker/domain';
 import { z } from 'zod';
 import { PROBLEM_TYPES, problemType, type ProblemSlug } from './problem.js';
 
@@ -185,3 +185,84 @@ export const signInSchema = z
 
 export const sessionSchema = z.object({ clientId: z.string(), scopes: z.array(z.enum(SCOPES)) }).meta({ id: 'Session' });
 export type SessionView = z.infer<typeof sessionSchema>;
+
+// ---- webhook endpoints (SPEC §8) ----------------------------------------------------------------
+
+export const webhookEndpointIdParamSchema = z.object({
+  endpointId: z.uuid().meta({ description: 'the endpoint id', param: { example: '01936f0e-7d3a-7c4e-9b1a-2f5c6d7e8f91' } }),
+});
+
+export const webhookEndpointListQuerySchema = z.object({
+  limit: pageSize(100, 20),
+  cursor: z
+    .string()
+    .transform(decodeCursor)
+    .refine((position) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(position), 'is not a cursor this API returned')
+    .optional()
+    .meta({ description: CURSOR_DESCRIPTION }),
+  all: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true')
+    .meta({ description: "every client's endpoints, not only the caller's (needs `ops:read`)" }),
+});
+
+export const deliveryListQuerySchema = z.object({
+  limit: pageSize(100, 20),
+  cursor: z
+    .string()
+    .transform(decodeCursor)
+    .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
+    .optional()
+    .meta({ description: CURSOR_DESCRIPTION }),
+});
+
+export const webhookEndpointSchema = z
+  .object({
+    endpointId: z.uuid(),
+    clientId: z.string().meta({ description: 'the client whose events it gets' }),
+    url: z.string(),
+    statuses: z.array(requestStatusSchema).meta({ description: 'the new statuses it is sent (every status unless the endpoint was created with a list)' }),
+    createdAt: timestamp,
+    lastDeliveredAt: nullableTimestamp('when a delivery to it last succeeded (updated at most once a second)'),
+    failing: z.boolean().meta({
+      description:
+        'true once a delivery failed after retrying for the whole retry window (LINEBACKER_WEBHOOK_MAX_AGE_MS, 24 h) with no delivery to the endpoint succeeding in that time; deliveries go on being attempted, and the next success clears it',
+    }),
+    failingSince: nullableTimestamp('when it was marked failing'),
+  })
+  .meta({ id: 'WebhookEndpoint', description: 'A webhook endpoint (SPEC §8). The secret is shown only when it is created.' });
+export type WebhookEndpointView = z.infer<typeof webhookEndpointSchema>;
+
+export const createdWebhookEndpointSchema = webhookEndpointSchema
+  .extend({
+    secret: z.string().meta({
+      description: 'whsec_ + base64 of 32 random bytes: verify the webhook-signature of every delivery with it (Standard Webhooks). Shown only this once',
+    }),
+  })
+  .meta({ id: 'CreatedWebhookEndpoint', description: 'A new webhook endpoint, with its secret (shown only this once).' });
+
+export const webhookEndpointPageSchema = z
+  .object({ items: z.array(webhookEndpointSchema).meta({ description: 'newest first' }), nextCursor })
+  .meta({ id: 'WebhookEndpointPage' });
+
+export const deliverySchema = z
+  .object({
+    eventId: z.string().meta({ description: 'the event (and the webhook-id of every attempt)' }),
+    event: statusEventSchema,
+    status: z.enum(['pending', 'delivered', 'failed']).meta({ description: 'pending: not yet answered with a 2xx, still retried' }),
+    attempts: z.int().min(0).meta({ description: 'attempts started' }),
+    lastAttemptAt: nullableTimestamp('when the last attempt started'),
+    lastStatusCode: z.int().nullable().meta({ description: "the status code of the last attempt's answer; null when it got none" }),
+    lastError: z.string().nullable().meta({ description: "why the last attempt failed (no answer within the timeout, refused, the answer's status)" }),
+    nextAttemptAt: nullableTimestamp('when the next attempt is due; null once delivered or failed'),
+    deliveredAt: nullableTimestamp('when a 2xx answer was recorded'),
+    failedAt: nullableTimestamp('when it was given up (after LINEBACKER_WEBHOOK_MAX_AGE_MS)'),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'WebhookDelivery', description: 'One event delivered (or being delivered) to one endpoint.' });
+export type DeliveryView = z.infer<typeof deliverySchema>;
+
+export const deliveryPageSchema = z
+  .object({ items: z.array(deliverySchema).meta({ description: 'newest event first' }), nextCursor })
+  .meta({ id: 'WebhookDeliveryPage' });

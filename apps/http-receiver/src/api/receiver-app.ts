@@ -3,7 +3,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '@linebacker/config';
 import type { Pool } from '@linebacker/db';
-import type { RedisClient, RequestQueue } from '@linebacker/queues';
+import type { RedisClient, RequestQueue, WakeupPublisher } from '@linebacker/queues';
 import type { WorkInProgress } from '@linebacker/runtime';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
@@ -12,6 +12,7 @@ import { requireToken } from '../auth/auth-middleware.js';
 import { FailedAuthLimit } from '../auth/failed-auth-limit.js';
 import { backupJobsRoutes } from './backup-jobs-routes.js';
 import { backupRequestsRoutes } from './backup-requests-routes.js';
+import { webhookEndpointsRoutes } from './webhook-endpoints-routes.js';
 import { browserSessionRoutes, redirectBrowsersToSignIn } from '../auth/browser-session.js';
 import { DASHBOARD_STYLESHEET, dashboardRoutes } from '../operator/dashboard-routes.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
@@ -25,18 +26,28 @@ import { QUEUE_BOARD_PATH, queueBoard } from '../operator/queue-board.js';
 import { rateLimitPerClient } from '../auth/rate-limit.js';
 import { traceId } from './trace-id.js';
 import { securityHeaders } from './security-headers.js';
+import type { PipelineStatistics } from '../statistics/pipeline-statistics.js';
+import { statisticsRoutes } from '../statistics/statistics-routes.js';
+import { eventsRoutes, type EventsRouteDeps } from '../events/events-route.js';
 
 export interface ReceiverDeps {
   pool: Pool;
   redis: RedisClient;
   createdQueue: RequestQueue;
+  /** Event wake-ups, published when a request is accepted (its Received event). */
+  wakeups: Pick<WakeupPublisher, 'notify'>;
   /** Every BullMQ queue of the pipeline (created, allowed, status-received), for the queue UI. */
   queues: readonly RequestQueue[];
   health: Pick<Health, 'current' | 'localPm2'>;
+  /** The operator dashboard's charts (GET /api/v1/ops/statistics). */
+  statistics: PipelineStatistics;
+  /** GET /api/v1/events: the outbox's reader in this process and the stream's limits. */
+  events: Omit<EventsRouteDeps, 'isShuttingDown' | 'retryAfterSeconds'>;
   logger: Logger;
   /** LINEBACKER_HOST_NAME, for the labels of this host's PM2 metrics. */
   hostName: string;
   http: Config['http'];
+  webhooks: Config['webhooks'];
   admission: AdmissionLimits;
   isShuttingDown: () => boolean;
   /** Requests being answered: this instance's activeJobs in the instance registry. */
@@ -70,7 +81,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
     next();
   });
-  const metrics = createMetrics(deps.health, deps.hostName);
+  const metrics = createMetrics(deps.health, deps.hostName, deps.events.feed);
   app.use(metrics.observeHttp);
   app.use(traceId);
   app.use(
@@ -109,6 +120,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
       pool: deps.pool,
       redis: deps.redis,
       createdQueue: deps.createdQueue,
+      wakeups: deps.wakeups,
       enqueueTimeoutMs: deps.http.enqueueTimeoutMs,
       logger: deps.logger,
       admissionControl: refuseWhenOverloaded({
@@ -119,6 +131,9 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     }),
   );
   app.use('/api/v1/backup-jobs', backupJobsRoutes(deps.pool));
+  app.use('/api/v1/webhook-endpoints', webhookEndpointsRoutes({ db: deps.pool, webhooks: deps.webhooks }));
+  app.use(statisticsRoutes(deps.statistics));
+  app.use(eventsRoutes({ ...deps.events, isShuttingDown: deps.isShuttingDown, retryAfterSeconds: deps.http.retryAfterSeconds }));
   app.use('/dashboard', dashboardRoutes());
   app.use(QUEUE_BOARD_PATH, queueBoard(deps.queues));
   app.use(notFoundHandler);

@@ -1,6 +1,6 @@
-import type { BackupRequestWithHistory } from '@linebacker/db';
-import type { BackupRequest } from '@linebacker/domain';
-import type { BackupRequestView, BackupRequestWithHistoryView } from './api-schemas.js';
+import type { BackupRequestWithHistory, DeliveryRecord, WebhookEndpoint } from '@linebacker/db';
+import { REQUEST_STATUSES, formatEventId, type BackupRequest, type StatusEvent } from '@linebacker/domain';
+import type { BackupRequestView, BackupRequestWithHistoryView, DeliveryView, WebhookEndpointView } from './api-schemas.js';
 
 export const requestLocation = (backupRequestId: string): string => `/api/v1/backup-requests/${backupRequestId}`;
 
@@ -30,5 +30,37 @@ export function requestWithHistoryRepresentation(request: BackupRequestWithHisto
   return {
     ...requestRepresentation(request),
     history: request.history.map((entry) => ({ status: entry.status, at: entry.at.toISOString(), reason: entry.reason })),
+  };
+}
+
+export const webhookEndpointLocation = (endpointId: string): string => `/api/v1/webhook-endpoints/${endpointId}`;
+
+/** An endpoint as the API shows it (never its secret). */
+export function webhookEndpointRepresentation(endpoint: WebhookEndpoint): WebhookEndpointView {
+  return {
+    endpointId: endpoint.endpointId,
+    clientId: endpoint.clientId,
+    url: endpoint.url,
+    statuses: endpoint.statuses ?? [...REQUEST_STATUSES],
+    createdAt: endpoint.createdAt.toISOString(),
+    lastDeliveredAt: iso(endpoint.lastDeliveredAt),
+    failing: endpoint.failingSince !== null,
+    failingSince: iso(endpoint.failingSince),
+  };
+}
+
+export function deliveryRepresentation(delivery: DeliveryRecord): DeliveryView {
+  return {
+    eventId: formatEventId(delivery.eventId),
+    event: JSON.parse(delivery.body) as StatusEvent,
+    status: delivery.deliveredAt ? 'delivered' : delivery.failedAt ? 'failed' : 'pending',
+    attempts: delivery.attempts,
+    lastAttemptAt: iso(delivery.lastAttemptAt),
+    lastStatusCode: delivery.lastStatusCode,
+    lastError: delivery.lastError,
+    nextAttemptAt: iso(delivery.nextAttemptAt),
+    deliveredAt: iso(delivery.deliveredAt),
+    failedAt: iso(delivery.failedAt),
+    createdAt: delivery.createdAt.toISOString(),
   };
 }

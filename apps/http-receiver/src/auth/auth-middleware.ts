@@ -8,7 +8,8 @@ import { Problem } from '../api/problem.js';
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 
 /** What a browser session authenticates: the operator pages and the reads they call. */
-const SESSION_READS = /^\/(?:dashboard(?:\/|$)|admin\/queues(?:\/|$)|healthz$|metrics$|api\/v1\/backup-requests(?:\/|$))/;
+const SESSION_READS =
+  /^\/(?:dashboard(?:\/|$)|admin\/queues(?:\/|$)|healthz$|metrics$|api\/v1\/backup-requests(?:\/|$)|api\/v1\/ops\/statistics$|api\/v1\/events$)/;
 /** …and the one place it may write: the queue UI's actions (which need jobs:admin, queue-board.ts). */
 const SESSION_WRITES = /^\/admin\/queues(?:\/|$)/;
 const READ_METHODS = new Set(['GET', 'HEAD']);

@@ -30,6 +30,8 @@ export function startHealthCache(options: {
   isLeader: () => boolean;
   refreshMs: number;
   log: Logger;
+  /** Called with each snapshot this process collected as the leader (the queue-depth samples). */
+  onCollected?: (snapshot: HealthSnapshot) => void;
 }): HealthCache {
   let snapshot: HealthSnapshot | undefined;
 
@@ -47,6 +49,7 @@ export function startHealthCache(options: {
         return;
       }
       snapshot = await options.collect();
+      options.onCollected?.(snapshot);
       await options.redis.set(options.key, JSON.stringify(snapshot), 'PX', options.refreshMs * 5).catch(() => undefined);
     } catch (err) {
       options.log.warn({ err }, 'could not refresh the health snapshot');

@@ -5,6 +5,8 @@ import { parseCounterField, type CounterKey } from '@linebacker/queues';
 import type { Pm2App } from './health-schemas.js';
 import type { Health } from './start-health.js';
 import { hostsOf, liveInstances } from './hosts.js';
+import type { EventFeed } from '../events/event-feed.js';
+import { registerEventStreamMetrics } from '../events/event-stream-metrics.js';
 
 /**
  * GET /metrics (scope ops:read), Prometheus text format (SPEC §5.4): the /healthz figures, read
@@ -32,10 +34,15 @@ export type CredentialKind = 'api-key' | 'jwt-subject' | 'session';
  * `host` is this receiver's LINEBACKER_HOST_NAME: the label of the PM2 series, which describe the
  * PM2 of the host that was scraped (SPEC §9); `linebacker_instances` covers every host.
  */
-export function createMetrics(health: Pick<Health, 'current' | 'localPm2'>, host: string): ReceiverMetrics {
+export function createMetrics(
+  health: Pick<Health, 'current' | 'localPm2'>,
+  host: string,
+  eventFeed?: Pick<EventFeed, 'subscriberCount' | 'disconnectCounts'>,
+): ReceiverMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ pid: String(process.pid) });
   collectDefaultMetrics({ register: registry });
+  if (eventFeed) registerEventStreamMetrics(registry, eventFeed);
 
   const httpRequests = new Counter({
     name: 'linebacker_http_requests_total',
@@ -171,6 +178,12 @@ export function createMetrics(health: Pick<Health, 'current' | 'localPm2'>, host
   );
   pipelineCounter('linebacker_pruned_rows_total', 'bookkeeping rows the leader deleted after their retention, by table', ['table'], (key) =>
     key.kind === 'pruned' ? { table: key.table } : undefined,
+  );
+  pipelineCounter(
+    'linebacker_webhook_deliveries_total',
+    'webhook deliveries by outcome: fanned-out (created), delivered, attempt-failed (retried later), gave-up (failed after the retry window)',
+    ['outcome'],
+    (key) => (key.kind === 'webhook' ? { outcome: key.outcome } : undefined),
   );
 
   const observeHttp: RequestHandler = (req, res, next) => {

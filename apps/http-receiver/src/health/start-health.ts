@@ -4,7 +4,7 @@ import { countersKey, readInstances, type RedisClient, type RequestQueue } from 
 import type { AppContext } from '@linebacker/runtime';
 import { collectHealth } from './collect-health.js';
 import { startHealthCache, type HealthCache } from './health-cache.js';
-import type { Pm2Section } from './health-schemas.js';
+import type { HealthSnapshot, Pm2Section } from './health-schemas.js';
 import { createPm2Reader } from './pm2-processes.js';
 
 export interface HealthDeps {
@@ -14,6 +14,8 @@ export interface HealthDeps {
   queues: RequestQueue[];
   /** Whether this process collects the snapshot for every receiver (the reconciliation leader). */
   isLeader: () => boolean;
+  /** Given each snapshot this process collects as the leader. */
+  onCollected?: (snapshot: HealthSnapshot) => void;
 }
 
 export interface Health extends HealthCache {
@@ -45,6 +47,7 @@ export function startHealth(context: AppContext, deps: HealthDeps): Health {
     redis: deps.redis,
     key: `${prefix}:linebacker:health`,
     isLeader: deps.isLeader,
+    onCollected: deps.onCollected,
     refreshMs: config.health.refreshMs,
     log: logger,
   });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Response } from 'express';
 import { requireScope } from '../auth/auth-middleware.js';
+import { vendorRoutes } from './vendor-files.js';
 
 /**
  * The request dashboard's files: plain HTML, CSS and browser JavaScript, no build step. They are
@@ -29,7 +30,10 @@ function setHeaders(res: Response): void {
   res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
 }
 
-/** GET /dashboard (scope ops:read): the page, which reads /healthz and /api/v1/backup-requests. */
+/**
+ * GET /dashboard (scope ops:read): the page, which reads /healthz, /api/v1/backup-requests,
+ * /api/v1/ops/statistics and follows /api/v1/events; its files, and the browser libraries it uses.
+ */
 export function dashboardRoutes(): Router {
   const router = Router();
   router.use(requireScope('ops:read'));
@@ -38,6 +42,7 @@ export function dashboardRoutes(): Router {
     setHeaders(res);
     res.sendFile(`${DASHBOARD_DIR}index.html`);
   });
+  router.use(vendorRoutes(setHeaders));
   router.use(express.static(DASHBOARD_DIR, { index: false, redirect: false, setHeaders }));
   return router;
 }

@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { SCOPES, backupJobDefinitionSchema, backupRequestInputSchema, type Scope } from '@linebacker/domain';
+import { SCOPES, backupJobDefinitionSchema, backupRequestInputSchema, webhookEndpointInputSchema, type Scope } from '@linebacker/domain';
 import { z } from 'zod';
 import {
   backupJobIdParamSchema,
@@ -12,11 +12,18 @@ import {
   backupRequestPageSchema,
   backupRequestSchema,
   backupRequestWithHistorySchema,
+  createdWebhookEndpointSchema,
+  deliveryListQuerySchema,
+  deliveryPageSchema,
   idempotencyKeyHeaderSchema,
   problemSchema,
   sessionSchema,
   signInSchema,
   traceHeadersSchema,
+  webhookEndpointIdParamSchema,
+  webhookEndpointListQuerySchema,
+  webhookEndpointPageSchema,
+  webhookEndpointSchema,
 } from '../api/api-schemas.js';
 import { SESSION_COOKIE } from '../auth/browser-session.js';
 import { sessionAuthenticates } from '../auth/auth-middleware.js';
@@ -27,6 +34,10 @@ import {
   readinessSchema,
 } from '../health/health-schemas.js';
 import { BODY_LIMIT_BYTES } from '../api/json-body.js';
+import { pipelineStatisticsSchema } from '../statistics/statistics-schemas.js';
+import { STATISTICS_PATH } from '../statistics/statistics-routes.js';
+import { EVENTS_PATH } from '../events/events-route.js';
+import { eventsQuerySchema, lastEventIdHeaderSchema } from '../events/events-schemas.js';
 
 /*
  * GET /openapi.json, the OpenAPI 3.1 description of the http-receiver, generated from the zod
@@ -44,6 +55,7 @@ const registry = new OpenAPIRegistry();
 
 const BackupRequestInput = backupRequestInputSchema().meta({ id: 'BackupRequestInput' });
 const BackupJobDefinition = backupJobDefinitionSchema.meta({ id: 'BackupJobDefinition' });
+const WebhookEndpointInput = webhookEndpointInputSchema.meta({ id: 'WebhookEndpointInput' });
 
 // ---- shared headers and responses -------------------------------------------------------
 
@@ -111,7 +123,7 @@ const credentials = (scopes: string[], sessionToo = true): Record<string, string
   sessionToo ? [{ bearer: scopes }, { session: scopes }] : [{ bearer: scopes }];
 
 /** An operation; `headers`: request headers it reads besides the trace headers every path accepts. */
-type Operation = Omit<RouteConfig, 'method' | 'path'> & { headers?: typeof idempotencyKeyHeaderSchema };
+type Operation = Omit<RouteConfig, 'method' | 'path'> & { headers?: typeof idempotencyKeyHeaderSchema | typeof lastEventIdHeaderSchema };
 
 /** Every path accepts the trace headers. */
 function route(method: RouteConfig['method'], path: string, { headers, ...operation }: Operation): void {
@@ -207,6 +219,33 @@ authenticated('get', `${requests}/{backupRequestId}`, ['requests:read', 'jobs:ad
   responses: { '200': json('the request and its history', backupRequestWithHistorySchema), '404': shared('NotFound') },
 });
 
+authenticated('get', EVENTS_PATH, ['requests:read', 'ops:read'], {
+  operationId: 'streamEvents',
+  summary: 'Follow status events (Server-Sent Events)',
+  description:
+    "The caller's status events (every client's with `ops:read`) as `text/event-stream` (SPEC §8): each event is " +
+    '`id: <eventId>`, `event: status-changed` and `data: <the event JSON>` — `{ eventId, type, backupRequestId, ' +
+    'requesterId, backupJobId, status, previousStatus, reason, at, traceId }`, as webhooks deliver it. With ' +
+    '`Last-Event-ID` (or `?lastEventId=`), first every later event the caller may see, from the outbox (no gap, no ' +
+    'repeat; `0` = from the oldest kept), then live ones; without it, live events only. The stream starts with ' +
+    '`retry:` and an `id:` line of where it starts (so a reconnect misses nothing), and sends a `: heartbeat` comment ' +
+    'every LINEBACKER_EVENTS_HEARTBEAT_MS (15 s), whose `id:` line, when present, moves Last-Event-ID on. A client ' +
+    'that does not read is disconnected (it can resume); so is every client when the receiver stops. Errors before ' +
+    'the stream starts are problem+json. `curl -N` follows it.',
+  tags: ['requests'],
+  headers: lastEventIdHeaderSchema,
+  request: { query: eventsQuerySchema },
+  responses: {
+    '200': {
+      description: 'the stream, open until the client or the receiver ends it',
+      headers: z.object(traceHeader),
+      content: { 'text/event-stream': { schema: z.string().meta({ description: 'Server-Sent Events (WHATWG HTML §9.2)' }) } },
+    },
+    '400': shared('BadRequest'),
+    '503': problem('Postgres is unavailable, or this receiver is shutting down: connect again after `Retry-After`', retryAfter),
+  },
+});
+
 authenticated('get', jobs, ['jobs:admin'], {
   operationId: 'listBackupJobs',
   summary: 'List backup jobs',
@@ -238,6 +277,69 @@ authenticated('get', `${jobs}/{backupJobId}`, ['jobs:admin'], {
   tags: ['jobs'],
   request: { params: backupJobIdParamSchema },
   responses: { '200': json('the job', backupJobSchema), '404': shared('NotFound') },
+});
+
+const webhooks = '/api/v1/webhook-endpoints';
+const WEBHOOKS_INTRO =
+  'Each status change of a request of the endpoint\'s client (of a status it asked for, made after it was created) is POSTed to the url as the ' +
+  'StatusEvent JSON, with the Standard Webhooks headers `webhook-id` (the eventId, the same on every retry), `webhook-timestamp` (Unix seconds) ' +
+  'and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 with the secret\'s bytes over `{id}.{timestamp}.{body}`). A 2xx answer within ' +
+  'LINEBACKER_WEBHOOK_TIMEOUT_MS delivers it; anything else is retried with backoff for LINEBACKER_WEBHOOK_MAX_AGE_MS. At least once: dedupe on ' +
+  '`webhook-id`; order per request is not guaranteed across retries (use `at`).';
+
+authenticated('post', webhooks, ['requests:read'], {
+  operationId: 'createWebhookEndpoint',
+  summary: 'Register a webhook endpoint',
+  description:
+    `${WEBHOOKS_INTRO}\n\nThe answer carries the endpoint's \`secret\`, shown only this once. The url must be http or https; loopback, private, ` +
+    'link-local and unique-local addresses (literal, or any address its name resolves to now) are refused unless the server sets ' +
+    'LINEBACKER_WEBHOOK_ALLOW_PRIVATE=true, and every delivery checks the address it connects to again.',
+  tags: ['webhooks'],
+  request: { body: jsonBody(WebhookEndpointInput) },
+  responses: {
+    '201': json('created: the endpoint with its secret', createdWebhookEndpointSchema, location('the endpoint, /api/v1/webhook-endpoints/{endpointId}')),
+    '400': shared('BadRequest'),
+    '413': shared('PayloadTooLarge'),
+    '415': shared('UnsupportedMediaType'),
+  },
+});
+
+authenticated('get', webhooks, ['requests:read', 'ops:read'], {
+  operationId: 'listWebhookEndpoints',
+  summary: "List the caller's webhook endpoints",
+  description: "The caller's endpoints (scope `requests:read`), or with `all=true` every client's (scope `ops:read`), newest first, cursor-paginated. Never a secret.",
+  tags: ['webhooks'],
+  request: { query: webhookEndpointListQuerySchema },
+  responses: { '200': json('one page', webhookEndpointPageSchema), '400': shared('BadRequest') },
+});
+
+authenticated('get', `${webhooks}/{endpointId}`, ['requests:read', 'jobs:admin', 'ops:read'], {
+  operationId: 'getWebhookEndpoint',
+  summary: 'One webhook endpoint',
+  description: "404 when unknown or another client's (unless the caller has `jobs:admin` or `ops:read`). Never the secret.",
+  tags: ['webhooks'],
+  request: { params: webhookEndpointIdParamSchema },
+  responses: { '200': json('the endpoint', webhookEndpointSchema), '404': shared('NotFound') },
+});
+
+authenticated('delete', `${webhooks}/{endpointId}`, ['requests:read', 'jobs:admin'], {
+  operationId: 'deleteWebhookEndpoint',
+  summary: 'Remove a webhook endpoint',
+  description: "Deletes the endpoint and its deliveries; nothing more is sent to it. 404 when unknown or another client's (unless the caller has `jobs:admin`).",
+  tags: ['webhooks'],
+  request: { params: webhookEndpointIdParamSchema },
+  responses: { '204': { description: 'deleted', headers: z.object(traceHeader) }, '404': shared('NotFound') },
+});
+
+authenticated('get', `${webhooks}/{endpointId}/deliveries`, ['requests:read', 'jobs:admin', 'ops:read'], {
+  operationId: 'listWebhookDeliveries',
+  summary: "An endpoint's deliveries",
+  description:
+    'Newest event first: the event, attempts, the last answer\'s status code or error, the next attempt, delivered or failed. Kept ' +
+    'LINEBACKER_DELIVERY_RETENTION_S after they end. 404 as for the endpoint.',
+  tags: ['webhooks'],
+  request: { params: webhookEndpointIdParamSchema, query: deliveryListQuerySchema },
+  responses: { '200': json('one page', deliveryPageSchema), '400': shared('BadRequest'), '404': shared('NotFound') },
 });
 
 open('get', '/livez', {
@@ -285,6 +387,18 @@ authenticated('get', '/metrics', ['ops:read'], {
   },
 });
 
+authenticated('get', STATISTICS_PATH, ['ops:read'], {
+  operationId: 'pipelineStatistics',
+  summary: 'The last hour per minute, for charts',
+  description:
+    'What the operator dashboard charts: for each of the last 60 minutes the requests accepted, the outcomes ' +
+    '(Succeeded, Failed, NotAllowed) and the p50/p95 duration of each stage, from the status history; and the queue ' +
+    'depths the health leader samples every LINEBACKER_QUEUE_DEPTH_SAMPLE_MS. Computed at most every ' +
+    'LINEBACKER_STATISTICS_REFRESH_MS and shared, so many dashboards cost no more than one.',
+  tags: ['operations'],
+  responses: { '200': json('the last hour', pipelineStatisticsSchema) },
+});
+
 authenticated('get', '/openapi.json', [], {
   operationId: 'openapi',
   summary: 'This document',
@@ -298,7 +412,9 @@ authenticated('get', '/openapi.json', [], {
 authenticated('get', '/dashboard', ['ops:read'], {
   operationId: 'dashboard',
   summary: 'Request dashboard (HTML)',
-  description: "The /healthz summary, the latest requests and one request's timeline. A browser without a session is sent to the sign-in page.",
+  description:
+    "The /healthz summary, charts of the last hour (GET /api/v1/ops/statistics), the latest requests kept up to date from " +
+    "the event stream (GET /api/v1/events) and one request's timeline. A browser without a session is sent to the sign-in page.",
   tags: ['ui'],
   responses: { '200': html('the page') },
 });
@@ -388,6 +504,7 @@ export const openApiDocument = new OpenApiGeneratorV31(registry.definitions).gen
   tags: [
     { name: 'requests', description: 'backup requests (SPEC §5.1)' },
     { name: 'jobs', description: 'the backup job catalogue (SPEC §5.3)' },
+    { name: 'webhooks', description: 'webhook endpoints and their deliveries (SPEC §8)' },
     { name: 'operations', description: 'probes, health, metrics, this document (SPEC §5.4)' },
     { name: 'ui', description: 'pages for people, with a browser session' },
   ],

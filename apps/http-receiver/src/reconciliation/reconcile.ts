@@ -18,6 +18,7 @@ import {
   type RequestJobData,
   type RequestQueue,
   type StatusReceivedJobData,
+  type WakeupPublisher,
 } from '@linebacker/queues';
 
 export interface ReconcileDeps {
@@ -30,6 +31,8 @@ export interface ReconcileDeps {
   replyTimeoutMs: number;
   log: Logger;
   counters?: Pick<PipelineCounters, 'add'>;
+  /** Woken when reply timeouts changed statuses (their events). */
+  wakeups?: Pick<WakeupPublisher, 'notify'>;
 }
 
 export interface ReconcileResult {
@@ -155,6 +158,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const readdedAllowed = await readdStrandedRequests(deps.allowed, deps.db, 'Allowed', allowed);
   const readdedReplies = await readdReplies(deps.statusReceived, deps.db, before, deps.batchSize);
   const timedOut = (await failUnanswered(deps.db, deps.replyTimeoutMs, deps.batchSize)).length;
+  if (timedOut > 0) deps.wakeups?.notify();
   const result = { readdedCreated, readdedAllowed, readdedReplies, timedOut };
   deps.counters?.add({ kind: 'reconcile', repair: 'readded:created' }, readdedCreated);
   deps.counters?.add({ kind: 'reconcile', repair: 'readded:allowed' }, readdedAllowed);

@@ -1,4 +1,4 @@
-import type { RequestQueue, StatusReceivedJobData } from '@linebacker/queues';
+import type { RequestQueue, StatusReceivedJobData, WakeupPublisher } from '@linebacker/queues';
 import type { AppContext } from '@linebacker/runtime';
 import { startLeaderDuty, type LeaderDeps } from '../leader-duty.js';
 import { reconcile } from './reconcile.js';
@@ -10,6 +10,8 @@ export interface ReconcilerDeps extends LeaderDeps {
   created: RequestQueue;
   allowed: RequestQueue;
   statusReceived: RequestQueue<StatusReceivedJobData>;
+  /** Event wake-ups, published when reply timeouts failed requests. */
+  wakeups: Pick<WakeupPublisher, 'notify'>;
 }
 
 /** Startup recovery and periodic reconciliation, on the instance that holds the lock (SPEC §6). */
@@ -24,6 +26,7 @@ export function startReconciler(context: AppContext, deps: ReconcilerDeps): void
         created: deps.created,
         allowed: deps.allowed,
         statusReceived: deps.statusReceived,
+        wakeups: deps.wakeups,
         ...config.reconciliation,
         log: logger,
         counters: deps.counters,

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { REQUEST_STATUSES, type RequestStatus } from '@linebacker/domain';
 import { z } from 'zod';
 import type { Queryable } from '../pool.js';
+import { NEW_XID, SNAPSHOT_XMIN, isFinalAt, readOnceFinal, xidOf, type Watermark } from '../commit-order/watermark.js';
 
 const count = z.int().min(0);
 
@@ -67,8 +67,8 @@ async function readChanges(
        GROUP BY status, previous_status, id <= $2
      )
      SELECT (SELECT coalesce(json_agg(c), '[]') FROM changes c) AS changes, ${OLDEST} AS oldest,
-       pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-       CASE WHEN $3 AND EXISTS (SELECT FROM changes) THEN pg_current_xact_id()::text END AS next,
+       ${SNAPSHOT_XMIN}::text AS xmin,
+       CASE WHEN $3 AND EXISTS (SELECT FROM changes) THEN ${NEW_XID}::text END AS next,
        ${options.totals ? TOTALS : 'NULL'} AS totals`,
     [options.after, options.settledUpTo, options.nextXid],
   );
@@ -77,8 +77,8 @@ async function readChanges(
   return {
     changes: row.changes,
     lastId: ids.length > 0 ? Math.max(...ids) : null,
-    xmin: Number(row.xmin),
-    nextXid: row.next === null ? null : Number(row.next),
+    xmin: xidOf(row.xmin),
+    nextXid: row.next === null ? null : xidOf(row.next),
     oldestSeconds: row.oldest,
     totals: row.totals,
   };
@@ -104,15 +104,6 @@ export async function countAllRequests(db: Queryable): Promise<RequestStatistics
   return statistics({ ...noCounts(), ...rows[0]?.totals }, rows[0]?.oldest ?? null);
 }
 
-/**
- * A history id, and an xid assigned after every transaction that can write a row at or below it
- * had its own xid: once no transaction older than `xid` runs, the rows up to `upTo` are final.
- */
-interface Watermark {
-  upTo: number;
-  xid: number;
-}
-
 export interface RequestCountsOptions {
   /** How often to summarize new page ranges of the history's BRIN index (default 30 s). */
   summarizeEveryMs?: number;
@@ -130,18 +121,13 @@ export interface RequestCountsOptions {
  * the rows above it. The first call counts the whole table once; every later call reads only the
  * rows above the watermark (a BRIN index on id) and moves the watermark up when that is safe.
  *
- * Safe, because ids are taken in one order but committed in another: a row with a lower id may
- * become visible after a higher one. A candidate watermark is the highest id a read saw, with a
- * new xid taken in that read (pg_current_xact_id, after its snapshot). Every transaction that can
- * still write a row at or below the candidate took its id before that row, which was committed
- * before the snapshot, and had its own xid before it took the id (rows are written by the trigger,
- * after the request row changed): its xid is below the candidate's. Once a later snapshot's xmin
- * reaches the candidate's xid, every such transaction has ended, and the rows up to the candidate
- * are final: they are folded into the counts and never read again. (A snapshot's xmax is no such
- * bound: it is the latest *completed* xid + 1, and a transaction running with a newer xid is not in
- * its list.) Until then the rows are counted live on every call. So each call is exact at its own
- * snapshot, and a long transaction anywhere in the cluster only delays folding (more rows read per
- * call), never loses a row. The cost: one xid per call while requests change.
+ * Safe, because a row above the watermark is folded only once it is final (commit-order/watermark.ts:
+ * ids are taken in one order and committed in another). The candidate watermark is the highest id a
+ * read saw, with a new xid taken in that read; once a later read's snapshot xmin reaches that xid,
+ * the rows up to the candidate are folded into the counts and never read again. Until then they are
+ * counted live on every call. So each call is exact at its own snapshot, and a long transaction
+ * anywhere in the cluster only delays folding (more rows read per call), never loses a row. The
+ * cost: one xid per call while requests change.
  *
  * Requests are never deleted (SPEC); a request deleted by hand stays counted until the collector
  * starts again. One instance per collecting process; not for concurrent use.
@@ -167,7 +153,7 @@ export class RequestCounts {
     const candidate = this.candidate;
     const read = await readChanges(db, { after: folded.upTo, settledUpTo: candidate?.upTo ?? folded.upTo, nextXid: !candidate, totals: false });
     let live = read.changes;
-    if (candidate && read.xmin >= candidate.xid) {
+    if (candidate && isFinalAt(candidate, read.xmin)) {
       folded.counts = apply(folded.counts, read.changes.filter((change) => change.settled));
       folded.upTo = candidate.upTo;
       this.candidate = undefined;
@@ -190,18 +176,14 @@ export class RequestCounts {
       const { rows: ids } = await db.query<{ upTo: string }>(
         `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS "upTo" FROM backup_request_status_history_id_seq`,
       );
-      const { rows: xids } = await db.query<{ xid: string }>(`SELECT pg_current_xact_id()::text AS xid`);
-      this.start = { upTo: Number(ids[0]!.upTo), xid: Number(xids[0]!.xid) };
+      const { rows: xids } = await db.query<{ xid: string }>(`SELECT ${NEW_XID}::text AS xid`);
+      this.start = { upTo: Number(ids[0]!.upTo), xid: xidOf(xids[0]!.xid) };
     }
     const start = this.start;
-    const deadline = Date.now() + this.startWaitMs;
-    const xmin = async () => Number((await db.query<{ xmin: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`)).rows[0]!.xmin);
-    while ((await xmin()) < start.xid) {
-      if (Date.now() > deadline) return undefined;
-      await sleep(20);
-    }
+    const xmin = async () => xidOf((await db.query<{ xmin: string }>(`SELECT ${SNAPSHOT_XMIN}::text AS xmin`)).rows[0]!.xmin);
+    if (!(await readOnceFinal(async () => (isFinalAt(start, await xmin()) ? true : undefined), this.startWaitMs))) return undefined;
     const read = await readChanges(db, { after: start.upTo, settledUpTo: start.upTo, nextXid: true, totals: true });
-    if (read.xmin < start.xid) return undefined;
+    if (!isFinalAt(start, read.xmin)) return undefined;
     const totals = { ...noCounts(), ...read.totals };
     this.folded = { counts: apply(totals, read.changes, -1), upTo: start.upTo };
     this.candidate = read.lastId !== null && read.nextXid !== null ? { upTo: read.lastId, xid: read.nextXid } : undefined;

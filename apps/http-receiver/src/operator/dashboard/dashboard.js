@@ -1,10 +1,13 @@
 /* global document, fetch, location, history, setTimeout, console, Node */
-// The request dashboard: polls /healthz and the request list every 2 s, and the selected request's
-// timeline. Plain browser JavaScript, no build step. Every value from the server is put into the
-// page as text (textContent), never as HTML.
+// The request dashboard: polls /healthz every 2 s; lists the latest requests once, then keeps the
+// list and the selected request's timeline up to date from the event stream (event-stream.js),
+// with no polling. Plain browser JavaScript, no build step. Every value from the server is put
+// into the page as text (textContent), never as HTML.
+import { followEvents } from './event-stream.js';
 
 const REFRESH_MS = 2000;
-const LIST_PATH = '/api/v1/backup-requests?limit=20&all=true';
+const LIST_LIMIT = 20;
+const LIST_PATH = `/api/v1/backup-requests?limit=${LIST_LIMIT}&all=true`;
 
 /** The request whose timeline is shown; kept in the URL (#<id>) so a reload keeps it. */
 let selectedId = location.hash.length > 1 ? decodeURIComponent(location.hash.slice(1)) : null;
@@ -240,18 +243,75 @@ function renderHosts(health) {
   $('#hosts-list').replaceChildren(...(cards.length ? cards : [el('p', { class: 'muted' }, 'No live instance is registered.')]));
 }
 
-// ---- latest requests ----
+// ---- latest requests: listed once, then kept up to date from the event stream ----
 
-async function refreshRequests() {
+/**
+ * The rows shown, newest first: backupRequestId → { backupRequestId, receivedAt, backupJobId,
+ * requesterId, status, lastAt } (lastAt: the time of the latest change applied to the row).
+ */
+let rows = [];
+/** Events that arrived before the list was loaded, applied after it. */
+let early = [];
+let listed = false;
+
+const latestChange = (request) =>
+  Math.max(...[request.receivedAt, request.checkedAt, request.sentAt, request.repliedAt].map((at) => (at ? Date.parse(at) : 0)));
+
+async function loadRequests() {
   const answer = await getJson(LIST_PATH);
   if (answer.status !== 200 || !Array.isArray(answer.body?.items)) {
     showMessage(`Could not list the requests (${problemText(answer)}).`);
     return;
   }
   showMessage('');
+  rows = answer.body.items.map((request) => ({
+    backupRequestId: request.backupRequestId,
+    receivedAt: request.receivedAt,
+    backupJobId: request.backupJobId,
+    requesterId: request.requesterId,
+    status: request.status,
+    lastAt: latestChange(request),
+  }));
+  listed = true;
+  for (const event of early) applyEvent(event);
+  early = [];
+  renderRequests();
+}
+
+/** A status change: the row moves on, or a new request comes in at the top. */
+function applyEvent(event) {
+  if (!isObject(event) || typeof event.backupRequestId !== 'string') return;
+  if (!listed) {
+    early.push(event);
+    return;
+  }
+  const at = Date.parse(event.at);
+  const row = rows.find((r) => r.backupRequestId === event.backupRequestId);
+  if (row) {
+    if (!(at < row.lastAt)) Object.assign(row, { status: event.status, lastAt: at }); // (an event older than the list is stale)
+  } else if (event.status === 'Received') {
+    rows.unshift({ backupRequestId: event.backupRequestId, receivedAt: event.at, backupJobId: event.backupJobId, requesterId: event.requesterId, status: event.status, lastAt: at });
+    rows.length = Math.min(rows.length, LIST_LIMIT);
+  }
+  scheduleRender();
+  if (event.backupRequestId === selectedId) void refreshTimeline().catch(reportError);
+}
+
+/** A burst of events is drawn once (at most ten times a second). */
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  setTimeout(() => {
+    renderPending = false;
+    renderRequests();
+  }, 100);
+}
+
+function renderRequests() {
   fillTable(
     '#requests',
-    answer.body.items.map((request) => {
+    rows.map((request) => {
       const selected = request.backupRequestId === selectedId;
       const row = el(
         'tr',
@@ -259,7 +319,6 @@ async function refreshRequests() {
         cell(time(request.receivedAt)),
         cell(el('code', {}, request.backupRequestId)),
         cell(request.backupJobId),
-        cell(request.dataDate),
         cell(request.requesterId),
         cell(badge(request.status)),
       );
@@ -274,6 +333,12 @@ async function refreshRequests() {
     }),
     'no requests yet',
   );
+}
+
+function showStreamState(state) {
+  const badgeElement = $('#stream-state');
+  badgeElement.dataset.state = state;
+  badgeElement.textContent = state === 'live' ? 'live' : 'reconnecting…';
 }
 
 function select(id) {
@@ -349,10 +414,19 @@ function reportError(err) {
   showMessage('The receiver did not answer; retrying…');
 }
 
-async function refresh() {
-  const results = await Promise.allSettled([refreshHealth(), refreshRequests(), refreshTimeline()]);
-  for (const result of results) if (result.status === 'rejected') reportError(result.reason);
-  setTimeout(() => void refresh(), REFRESH_MS);
+async function refreshHealthLoop() {
+  await refreshHealth().catch(reportError);
+  setTimeout(() => void refreshHealthLoop(), REFRESH_MS);
 }
 
-void refresh();
+void refreshHealthLoop();
+void refreshTimeline().catch(reportError);
+followEvents({
+  onEvent: applyEvent,
+  // the list is read once the stream is open, so no change falls between the two; after a
+  // reconnect the stream itself resends what was missed (Last-Event-ID)
+  onOpen: () => {
+    if (!listed) void loadRequests().catch(reportError);
+  },
+  onState: showStreamState,
+});
