@@ -28,6 +28,14 @@ const pageSize = (max: number, defaultSize: number) => {
     .meta({ description: 'page size' });
 };
 
+/** `?all=true`: every client's items, not only the caller's (for `ops:read`). */
+const everyClientFlag = (items: string) =>
+  z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true')
+    .meta({ description: `every client's ${items}, not only the caller's (needs \`ops:read\`)` });
+
 export const backupRequestListQuerySchema = z.object({
   status: z
     .enum(REQUEST_STATUSES, { error: `must be one of ${REQUEST_STATUSES.join(', ')}` })
@@ -52,11 +60,7 @@ export const backupRequestListQuerySchema = z.object({
     .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
     .optional()
     .meta({ description: CURSOR_DESCRIPTION }),
-  all: z
-    .enum(['true', 'false'], { error: 'must be true or false' })
-    .default('false')
-    .transform((value) => value === 'true')
-    .meta({ description: "every client's requests, not only the caller's (needs `ops:read`)" }),
+  all: everyClientFlag('requests'),
 });
 
 export const backupJobListQuerySchema = z.object({
@@ -200,11 +204,7 @@ export const webhookEndpointListQuerySchema = z.object({
     .refine((position) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(position), 'is not a cursor this API returned')
     .optional()
     .meta({ description: CURSOR_DESCRIPTION }),
-  all: z
-    .enum(['true', 'false'], { error: 'must be true or false' })
-    .default('false')
-    .transform((value) => value === 'true')
-    .meta({ description: "every client's endpoints, not only the caller's (needs `ops:read`)" }),
+  all: everyClientFlag('endpoints'),
 });
 
 export const deliveryListQuerySchema = z.object({
