@@ -20,7 +20,7 @@ async function ecosystem(env: Record<string, string>): Promise<{ name: string; p
   return JSON.parse(stdout) as { name: string; pipelineApps?: string }[];
 }
 
-const WORKERS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'];
+const WORKERS = ['check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status', 'notifier'];
 
 describe('ecosystem.config.js', () => {
   it('runs every app by default; /healthz expects each linebacker app somewhere, not Azurite', async () => {
