@@ -40,7 +40,7 @@ const PROFILE = FULL
 const HEARTBEAT_MS = 1000;
 const RECONCILE_INTERVAL_MS = 2000;
 const FAILURE_RATIO = 0.2;
-const APPS = ['http-receiver', 'check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status'];
+const APPS = ['http-receiver', 'check-allowed', 'send-to-interface', 'external-queue-receiver', 'receive-status', 'notifier'];
 const TERMINAL = new Set(['NotAllowed', 'Succeeded', 'Failed']);
 const JOBS = ['active-a', 'active-b', 'active-a', 'active-b', 'inactive', 'unknown'];
 
