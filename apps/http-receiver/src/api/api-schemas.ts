@@ -28,6 +28,16 @@ const pageSize = (max: number, defaultSize: number) => {
     .meta({ description: 'page size' });
 };
 
+/**
+ * `?cursor=`: an opaque `nextCursor` decoded to the position it holds, which must be one this API
+ * hands out (anything else, a NUL byte or an out-of-range number, would be a 500 from Postgres).
+ */
+const cursorOf = (isPosition: (position: string) => boolean) =>
+  z.string().transform(decodeCursor).refine(isPosition, 'is not a cursor this API returned').optional().meta({ description: CURSOR_DESCRIPTION });
+
+/** A bigint sequence number (requests' `seq`, deliveries' id): at most what int8 holds. */
+const isSequenceNumber = (position: string): boolean => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT;
+
 /** `?all=true`: every client's items, not only the caller's (for `ops:read`). */
 const everyClientFlag = (items: string) =>
   z
@@ -53,25 +63,14 @@ export const backupRequestListQuerySchema = z.object({
     .optional()
     .meta({ description: 'only requests received at or after this instant (an ISO 8601 timestamp with offset, or a date)' }),
   limit: pageSize(100, 20),
-  cursor: z
-    .string()
-    .transform(decodeCursor)
-    // a position is a bigint `seq`: more digits than int8 holds would be a 500 from Postgres
-    .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
-    .optional()
-    .meta({ description: CURSOR_DESCRIPTION }),
+  cursor: cursorOf(isSequenceNumber),
   all: everyClientFlag('requests'),
 });
 
 export const backupJobListQuerySchema = z.object({
   limit: pageSize(500, 100),
   // a position is a backup job id; anything else (a NUL byte in particular) would be a 500 from Postgres
-  cursor: z
-    .string()
-    .transform(decodeCursor)
-    .refine((position) => BACKUP_JOB_ID_PATTERN.test(position), 'is not a cursor this API returned')
-    .optional()
-    .meta({ description: CURSOR_DESCRIPTION }),
+  cursor: cursorOf((position) => BACKUP_JOB_ID_PATTERN.test(position)),
 });
 
 /** A client's Idempotency-Key: 1-255 visible ASCII characters. */
@@ -198,23 +197,13 @@ export const webhookEndpointIdParamSchema = z.object({
 
 export const webhookEndpointListQuerySchema = z.object({
   limit: pageSize(100, 20),
-  cursor: z
-    .string()
-    .transform(decodeCursor)
-    .refine((position) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(position), 'is not a cursor this API returned')
-    .optional()
-    .meta({ description: CURSOR_DESCRIPTION }),
+  cursor: cursorOf((position) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(position)),
   all: everyClientFlag('endpoints'),
 });
 
 export const deliveryListQuerySchema = z.object({
   limit: pageSize(100, 20),
-  cursor: z
-    .string()
-    .transform(decodeCursor)
-    .refine((position) => /^\d{1,19}$/.test(position) && BigInt(position) <= MAX_BIGINT, 'is not a cursor this API returned')
-    .optional()
-    .meta({ description: CURSOR_DESCRIPTION }),
+  cursor: cursorOf(isSequenceNumber),
 });
 
 export const webhookEndpointSchema = z
