@@ -55,6 +55,7 @@ export async function startNotifier(context: AppContext): Promise<void> {
   let triedAt = 0;
   const fanOutTask = startWakeableTask({
     pollMs: config.notifier.pollMs,
+    minGapMs: config.notifier.fanOutGapMs,
     run: async () => {
       if (!leadership.isLeader) {
         if (Date.now() - triedAt < LEADERSHIP_RETRY_MS) return false;

@@ -155,6 +155,7 @@ export const envSchema = z
     LINEBACKER_WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.default(4),
     LINEBACKER_NOTIFIER_CONCURRENCY: positiveInt.default(32),
     LINEBACKER_NOTIFIER_POLL_MS: positiveInt.default(1000),
+    LINEBACKER_NOTIFIER_FAN_OUT_GAP_MS: positiveInt.default(100),
     LINEBACKER_DELIVERY_RETENTION_S: positiveInt.default(7 * 24 * 3600),
 
     LINEBACKER_RETRY_START_MS: positiveInt.default(1000),
@@ -384,6 +385,11 @@ function toConfig(e: Env) {
       concurrency: e.LINEBACKER_NOTIFIER_CONCURRENCY,
       /** The notifier reads the outbox and the due deliveries at least this often (besides wake-ups). */
       pollMs: e.LINEBACKER_NOTIFIER_POLL_MS,
+      /**
+       * Fan-out passes start at least this long after the previous one ended (issue 10): under
+       * load a pass reads a page of events instead of a few per wake-up.
+       */
+      fanOutGapMs: e.LINEBACKER_NOTIFIER_FAN_OUT_GAP_MS,
     },
     health: {
       refreshMs: e.LINEBACKER_HEALTH_REFRESH_MS,

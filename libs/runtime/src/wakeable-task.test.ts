@@ -60,4 +60,29 @@ describe('startWakeableTask', () => {
     expect(runs).toBe(5);
     await task.stop();
   });
+
+  it('turns wakes within the gap after a run into one run at the end of the gap', async () => {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const task = startWakeableTask({
+      pollMs: 10_000,
+      minGapMs: 300,
+      run: async () => {
+        starts.push(performance.now());
+        await sleep(5);
+        ends.push(performance.now());
+      },
+    });
+    await expect.poll(() => ends.length).toBe(1);
+    for (let i = 0; i < 5; i += 1) {
+      task.wake();
+      await sleep(20);
+    }
+    expect(starts).toHaveLength(1); // still inside the gap
+    await expect.poll(() => starts.length, { timeout: 2000 }).toBe(2);
+    await sleep(400);
+    expect(starts).toHaveLength(2); // five wakes, one run
+    expect(starts[1]! - ends[0]!).toBeGreaterThanOrEqual(299);
+    await task.stop();
+  });
 });

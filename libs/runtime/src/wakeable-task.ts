@@ -7,14 +7,17 @@ export interface WakeableTask {
 
 /**
  * Runs `run` when woken (a wake-up from Redis pub/sub, a local event) and at the latest `pollMs`
- * after the previous run, so a lost wake-up only delays it. Runs never overlap: wakes during a run
- * become one more run after it, at least `minGapMs` later (wake-ups come in bursts). When `run`
- * resolves true (a full page: more work is waiting) it runs again after `minGapMs`. `run` must not
- * throw: it catches and reports its own failures (a throw is swallowed, and the next poll runs).
+ * after the previous run, so a lost wake-up only delays it. Runs never overlap, and one starts at
+ * least `minGapMs` after the previous one ended: wakes during a run or within that gap become one
+ * run at its end (wake-ups come in bursts; under load a reader then reads a page per gap instead of
+ * a few rows per wake-up). When `run` resolves true (a full page: more work is waiting) it runs
+ * again after `minGapMs`. `run` must not throw: it catches and reports its own failures (a throw is
+ * swallowed, and the next poll runs).
  */
 export function startWakeableTask(options: { run: () => Promise<boolean | void>; pollMs: number; minGapMs?: number }): WakeableTask {
   const minGapMs = options.minGapMs ?? 10;
   let running: Promise<void> | undefined;
+  let endedAt = -Infinity;
   let wokenDuringRun = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -29,6 +32,11 @@ export function startWakeableTask(options: { run: () => Promise<boolean | void>;
       wokenDuringRun = true;
       return;
     }
+    const gapLeft = endedAt + minGapMs - performance.now();
+    if (gapLeft > 0) {
+      schedule(gapLeft);
+      return;
+    }
     clearTimeout(timer);
     wokenDuringRun = false;
     running = (async () => {
@@ -39,6 +47,7 @@ export function startWakeableTask(options: { run: () => Promise<boolean | void>;
         // run reports its own failures; the next poll tries again
       }
       running = undefined;
+      endedAt = performance.now();
       schedule(more || wokenDuringRun ? minGapMs : options.pollMs);
     })();
   };
