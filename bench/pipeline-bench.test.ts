@@ -96,14 +96,17 @@ function row(pair: Pair): string {
     b.cpuMsPerRequest.total,
     l.cpuMsPerRequest.total,
     ratio(l.cpuMsPerRequest.total ?? null, b.cpuMsPerRequest.total ?? null),
+    `${b.steadyCpuMsPerRequest?.total ?? '–'} / ${l.steadyCpuMsPerRequest?.total ?? '–'}`,
+    ratio(l.steadyCpuMsPerRequest?.total ?? null, b.steadyCpuMsPerRequest?.total ?? null),
     `${azureMax(b)} / ${azureMax(l)}`,
     `${b.drainS} / ${l.drainS}`,
     pair.phase.startsWith('closed') || pair.phase.startsWith('overload') ? '' : keepsUp(pair) ? 'yes' : 'NO',
   ].join(' | ');
 }
 
-const cpuLine = (run: PhaseResult) => {
-  const entries = Object.entries(run.cpuMsPerRequest);
+const cpuLine = (perRequest: Record<string, number> | null) => {
+  if (!perRequest) return '–';
+  const entries = Object.entries(perRequest);
   const postgres = entries.filter(([name]) => name.startsWith('postgres')).reduce((sum, [, ms]) => sum + ms, 0);
   return [...entries.map(([name, ms]) => `${name} ${ms}`), `(postgres all ${Math.round(postgres * 100) / 100})`].join(', ');
 };
@@ -149,14 +152,20 @@ describe(`pipeline benchmark (${full ? 'full' : 'short'})`, () => {
       '',
       'Ratios are linebacker / reference. e2e from the database: accept → final status; requests still open after the drain count as infinitely late (∞).',
       '',
-      '| Azurite | run | reference completed/s | linebacker completed/s | ratio | reference e2e p50 / p99 ms | linebacker e2e p50 / p99 ms | p99 ratio | reference CPU ms/req | linebacker CPU ms/req | CPU ratio | max Azure queue depth ref / lb | drain s ref / lb | keeps up |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| Azurite | run | reference completed/s | linebacker completed/s | ratio | reference e2e p50 / p99 ms | linebacker e2e p50 / p99 ms | p99 ratio | reference CPU ms/req | linebacker CPU ms/req | CPU ratio | steady CPU ms/req ref / lb | steady CPU ratio | max Azure queue depth ref / lb | drain s ref / lb | keeps up |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...pairs.map((pair) => `| ${row(pair)} |`),
       '',
       'CPU per finished request by process (ms), from the start of the load until drained:',
       ...pairs.flatMap((pair) => [
-        `- ${pair.mode} ${pair.phase} reference: ${cpuLine(pair.baseline)}`,
-        `- ${pair.mode} ${pair.phase} linebacker: ${cpuLine(pair.linebacker)}`,
+        `- ${pair.mode} ${pair.phase} reference: ${cpuLine(pair.baseline.cpuMsPerRequest)}`,
+        `- ${pair.mode} ${pair.phase} linebacker: ${cpuLine(pair.linebacker.cpuMsPerRequest)}`,
+      ]),
+      '',
+      'Steady CPU per finished request by process (ms), over the measured window only:',
+      ...pairs.flatMap((pair) => [
+        `- ${pair.mode} ${pair.phase} reference: ${cpuLine(pair.baseline.steadyCpuMsPerRequest)}`,
+        `- ${pair.mode} ${pair.phase} linebacker: ${cpuLine(pair.linebacker.steadyCpuMsPerRequest)}`,
       ]),
       '',
       'Max depth per queue (BullMQ jobs waiting/active/delayed; azure: messages):',

@@ -4,7 +4,7 @@ import { runApp } from '@linebacker/runtime';
 import { checkAllowed } from './check-allowed.js';
 
 await runApp('check-allowed', async (context) => {
-  const pool = openPool(context, 'check-allowed');
+  const pool = openPool(context, 'check-allowed', { keyedStatementsOnly: true });
   const allowed = openProducerQueue<AllowedJobData>(context, QUEUES.allowed);
   const enqueueAllowed = async (data: AllowedJobData) => {
     await allowed.add(QUEUES.allowed, data, { jobId: data.backupRequestId });

@@ -7,7 +7,7 @@ import { receiveReplies } from './receive-replies.js';
 
 await runApp('external-queue-receiver', async (context) => {
   const { config, logger, onShutdown, work } = context;
-  const db = openPool(context, 'external-queue-receiver');
+  const db = openPool(context, 'external-queue-receiver', { keyedStatementsOnly: true });
   const counters = openCounters(context);
   const statusReceived = openProducerQueue<StatusReceivedJobData>(context, QUEUES.statusReceived);
   const { statuses, poison } = await openInterfaceQueues(context, ['statuses', 'poison']);

@@ -4,7 +4,7 @@ import { runApp } from '@linebacker/runtime';
 import { receiveStatus, recordGiveUp } from './receive-status.js';
 
 await runApp('receive-status', async (context) => {
-  const deps = { pool: openPool(context, 'receive-status'), counters: openCounters(context) };
+  const deps = { pool: openPool(context, 'receive-status', { keyedStatementsOnly: true }), counters: openCounters(context) };
   await startStepWorker<StatusReceivedJobData>(context, {
     queue: QUEUES.statusReceived,
     concurrency: context.config.workers.receiveStatus.concurrency,

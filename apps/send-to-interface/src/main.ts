@@ -6,7 +6,7 @@ import { failUnsent, sendToInterface } from './send-to-interface.js';
 
 await runApp('send-to-interface', async (context) => {
   const { config, logger, onShutdown } = context;
-  const pool = openPool(context, 'send-to-interface');
+  const pool = openPool(context, 'send-to-interface', { keyedStatementsOnly: true });
   const counters = openCounters(context);
   // the status queue too: the send window reads its depth
   const { requests, statuses } = await openInterfaceQueues(context, ['requests', 'statuses']);

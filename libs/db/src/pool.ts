@@ -11,6 +11,15 @@ export interface PoolOptions {
   max: number;
   connectTimeoutMs: number;
   applicationName: string;
+  /**
+   * The app only runs statements that find their rows by a key (the pipeline steps): its sessions
+   * never plan a sequential scan (`enable_seqscan = off`). A connection caches a generic plan for a
+   * prepared statement from its sixth run on, and one made while a table was still small (a fresh
+   * deployment, the first seconds after a cold start, before autovacuum first analyzes it) is a
+   * sequential scan that then reads the whole table on every run as it grows: seen in the bench
+   * (issue 10) as 26–175 buffers per step statement instead of 4–10, and a third of Postgres' CPU.
+   */
+  keyedStatementsOnly?: boolean;
   onError: (err: Error) => void;
 }
 
@@ -58,6 +67,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName,
+    ...(options.keyedStatementsOnly ? { options: '-c enable_seqscan=off' } : {}),
   });
   pool.on('error', options.onError);
   pool.query = translating(pool.query.bind(pool)) as typeof pool.query;

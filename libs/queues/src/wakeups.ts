@@ -17,8 +17,8 @@ export const eventWakeupChannel = (prefix: string): string => `${prefix}:linebac
 /** New webhook deliveries due (the notifier's fan-out added some). */
 export const deliveryWakeupChannel = (prefix: string): string => `${prefix}:linebacker:deliveries`;
 
-/** How long a publisher waits at least between two PUBLISHes (so at most ~40 a second per process). */
-export const WAKEUP_MIN_INTERVAL_MS = 25;
+/** How long a publisher waits at least between two PUBLISHes (so at most 10 a second per process: every status change of the pipeline makes one, and each wakes every reader). */
+export const WAKEUP_MIN_INTERVAL_MS = 100;
 
 /**
  * Publishes wake-ups on one channel, coalesced: the first `notify()` publishes at once, those in

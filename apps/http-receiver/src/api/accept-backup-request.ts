@@ -5,6 +5,7 @@ import {
   acceptBackupRequest as storeRequest,
   findStoredResponse,
   saveStoredResponse,
+  type AcceptOutcome,
   type Pool,
   type StoredResponse,
 } from '@linebacker/db';
@@ -66,34 +67,31 @@ export async function acceptBackupRequest(deps: AcceptDeps, command: AcceptComma
   }
   if (!validation.ok) throw validationProblem(validation.errors);
   const input = validation.value;
+  const newRequest = { backupRequestId: uuidv7(), requesterId: command.requesterId, traceId: command.traceId, ...input };
+  if (key === undefined) return accepted(deps, await storeRequest(deps.pool, newRequest));
   const requestHash = hashOf(input);
 
-  if (key !== undefined) {
-    const stored = await findStoredResponse(deps.pool, command.requesterId, key);
-    if (stored) return replay(stored, requestHash);
-  }
+  const stored = await findStoredResponse(deps.pool, command.requesterId, key);
+  if (stored) return replay(stored, requestHash);
 
   let outcome;
   try {
-    outcome = await storeRequest(
-      deps.pool,
-      { backupRequestId: uuidv7(), requesterId: command.requesterId, traceId: command.traceId, ...input },
-      key === undefined
-        ? undefined
-        : async (tx, { request, created }) => {
-            const response = { requestHash, status: created ? 202 : 200, body: requestRepresentation(request) };
-            if (!(await saveStoredResponse(tx, command.requesterId, key, response))) throw new IdempotencyRace();
-          },
-    );
+    outcome = await storeRequest(deps.pool, newRequest, async (tx, { request, created }) => {
+      const response = { requestHash, status: created ? 202 : 200, body: requestRepresentation(request) };
+      if (!(await saveStoredResponse(tx, command.requesterId, key, response))) throw new IdempotencyRace();
+    });
   } catch (err) {
-    if (!(err instanceof IdempotencyRace) || key === undefined) throw err;
+    if (!(err instanceof IdempotencyRace)) throw err;
     // a concurrent request with the same key committed first: answer as it did
     const stored = await findStoredResponse(deps.pool, command.requesterId, key);
     if (!stored) throw new Error('idempotency key vanished after a conflict', { cause: err });
     return replay(stored, requestHash);
   }
+  return accepted(deps, outcome);
+}
 
-  const { request, created } = outcome;
+/** After COMMIT: a new request's Received event wakes the event readers, and its `created` job is added. */
+async function accepted(deps: AcceptDeps, { request, created }: AcceptOutcome): Promise<AcceptResult> {
   if (created) {
     deps.wakeups.notify();
     const job = requestJobData(request);
