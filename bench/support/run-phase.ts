@@ -90,7 +90,7 @@ export async function runPhase(
   const last = loads.at(-1)!;
   const [fromS, toS] = options.window ?? [last.durationS / 3, last.durationS];
   let lastStarted = started;
-  let steady: Promise<[CpuPoint, CpuPoint]> | undefined;
+  let steady: Promise<[CpuPoint, CpuPoint] | undefined> | undefined;
   for (const load of loads) {
     lastStarted = Date.now();
     if (load === last && toS <= last.durationS) {
@@ -98,8 +98,8 @@ export async function runPhase(
         await sleep(fromS * 1000);
         const from = await cpuPoint(system);
         await sleep(lastStarted + toS * 1000 - Date.now());
-        return [from, await cpuPoint(system)];
-      })();
+        return [from, await cpuPoint(system)] as [CpuPoint, CpuPoint];
+      })().catch(() => undefined); // no steady figure rather than a failed run
     }
     results.push('ratePerSecond' in load ? await offerLoad({ ...target, ...load }) : await closedLoop({ ...target, ...load }));
   }

@@ -17,7 +17,8 @@ export interface PoolOptions {
    * prepared statement from its sixth run on, and one made while a table was still small (a fresh
    * deployment, the first seconds after a cold start, before autovacuum first analyzes it) is a
    * sequential scan that then reads the whole table on every run as it grows: seen in the bench
-   * (issue 10) as 26–175 buffers per step statement instead of 4–10, and a third of Postgres' CPU.
+   * (issue 10) as 175 buffers per call of receive-status' apply statement at 2,100 requests (68
+   * with this), receive-status' Postgres CPU per request 1.48 -> 0.9-1.1 ms.
    */
   keyedStatementsOnly?: boolean;
   onError: (err: Error) => void;
