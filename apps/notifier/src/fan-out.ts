@@ -1,5 +1,13 @@
 import type { Logger } from 'pino';
-import { endpointsOfClients, fanOutDeliveries, readEventsAfter, readFanOutPosition, type NewDelivery, type Queryable } from '@linebacker/db';
+import {
+  endpointsOfClients,
+  fanOutDeliveries,
+  readEventsAfter,
+  readFanOutHorizon,
+  readFanOutPosition,
+  type NewDelivery,
+  type Queryable,
+} from '@linebacker/db';
 import { formatEventId, parseEventId, type StatusEvent } from '@linebacker/domain';
 import type { PipelineCounters } from '@linebacker/queues';
 
@@ -34,7 +42,8 @@ const wants = (endpoint: Endpoint, event: StatusEvent): boolean =>
  * Events that make no delivery (most of them, when few clients have endpoints) do not need their
  * own write: the position is then only kept in memory and saved with the next deliveries, or after
  * `saveEveryMs`. A notifier that starts reads them again from the saved position: they still make
- * no delivery. One instance per leading notifier process.
+ * no delivery. While no endpoint exists at all, the events are not even read (nextEvents). One
+ * instance per leading notifier process.
  */
 export class FanOut {
   private saved: number | undefined;
@@ -50,20 +59,12 @@ export class FanOut {
       this.saved = this.position = await readFanOutPosition(db);
       this.savedAt = Date.now();
     }
-    const read = await readEventsAfter(db, { afterId: formatEventId(this.position), limit: this.deps.pageSize });
-    if (read.events.length === 0) return { inserted: 0, more: false };
-    const endpoints = await endpointsOfClients(db, [...new Set(read.events.map((event) => event.requesterId))]);
-    const deliveries: NewDelivery[] = read.events.flatMap((event) => {
-      const matching = endpoints.filter((endpoint) => wants(endpoint, event));
-      if (matching.length === 0) return [];
-      const body = JSON.stringify(event);
-      const eventId = parseEventId(event.eventId)!;
-      return matching.map((endpoint) => ({ endpointId: endpoint.endpointId, eventId, body }));
-    });
-    const to = parseEventId(read.resumeAfter)!;
+    const next = await this.nextEvents();
+    if (next === undefined) return { inserted: 0, more: false };
+    const { to, deliveries } = next;
     if (deliveries.length === 0 && Date.now() - this.savedAt < (this.deps.saveEveryMs ?? 5000)) {
       this.position = to;
-      return { inserted: 0, more: read.more };
+      return { inserted: 0, more: next.more };
     }
     const { moved, inserted } = await fanOutDeliveries(db, { from: this.saved, to }, deliveries);
     if (!moved) {
@@ -75,7 +76,32 @@ export class FanOut {
     this.saved = this.position = to;
     this.savedAt = Date.now();
     this.deps.counters?.add({ kind: 'webhook', outcome: 'fanned-out' }, inserted);
-    log.debug({ to, events: read.events.length, inserted }, 'fanned out');
-    return { inserted, more: read.more };
+    log.debug({ to, inserted }, 'fanned out');
+    return { inserted, more: next.more };
+  }
+
+  /**
+   * The events after the position and their deliveries, up to `to`; undefined when there is none.
+   * While no endpoint exists, the events are passed without being read (readFanOutHorizon): at 90
+   * requests/s, reading and parsing every event for nobody cost the notifier and its Postgres
+   * backend ~0.45 ms of CPU per request (issue 10).
+   */
+  private async nextEvents(): Promise<{ to: number; deliveries: NewDelivery[]; more: boolean } | undefined> {
+    const { db } = this.deps;
+    const horizon = await readFanOutHorizon(db);
+    if (!horizon.anyEndpoint) {
+      return horizon.latestEventId > this.position ? { to: horizon.latestEventId, deliveries: [], more: false } : undefined;
+    }
+    const read = await readEventsAfter(db, { afterId: formatEventId(this.position), limit: this.deps.pageSize });
+    if (read.events.length === 0) return undefined;
+    const endpoints = await endpointsOfClients(db, [...new Set(read.events.map((event) => event.requesterId))]);
+    const deliveries: NewDelivery[] = read.events.flatMap((event) => {
+      const matching = endpoints.filter((endpoint) => wants(endpoint, event));
+      if (matching.length === 0) return [];
+      const body = JSON.stringify(event);
+      const eventId = parseEventId(event.eventId)!;
+      return matching.map((endpoint) => ({ endpointId: endpoint.endpointId, eventId, body }));
+    });
+    return { to: parseEventId(read.resumeAfter)!, deliveries, more: read.more };
   }
 }

@@ -1,9 +1,26 @@
+import { preparedStatement } from '../prepared-statement.js';
 import type { Queryable } from '../pool.js';
 
 /** Where the fan-out has read the event outbox up to (an outbox id; 0 before the first event). */
 export async function readFanOutPosition(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ after: string }>('SELECT after_event_id AS after FROM webhook_fanout');
   return Number(rows[0]!.after);
+}
+
+/**
+ * In one snapshot: whether any webhook endpoint exists, and the highest event id (0 before the
+ * first event). Every event up to that id was written by a transaction that took its id before the
+ * snapshot (ids are handed out in increasing order), so by one that began before any endpoint
+ * created after the snapshot was committed: with no endpoint in the snapshot, none of those events
+ * is owed to anyone (a new endpoint is not sent the past) and the fan-out can pass them without
+ * reading them. Two index-only lookups: the highest id is the primary key's last entry.
+ */
+export async function readFanOutHorizon(db: Queryable): Promise<{ anyEndpoint: boolean; latestEventId: number }> {
+  const { rows } = await db.query<{ anyEndpoint: boolean; latest: string }>(
+    preparedStatement(`SELECT EXISTS (SELECT FROM webhook_endpoints) AS "anyEndpoint",
+       coalesce((SELECT max(id) FROM backup_request_events), 0)::text AS latest`),
+  );
+  return { anyEndpoint: rows[0]!.anyEndpoint, latestEventId: Number(rows[0]!.latest) };
 }
 
 export interface NewDelivery {
