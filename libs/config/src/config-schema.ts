@@ -77,7 +77,7 @@ export const envSchema = z
     LINEBACKER_JWT_ISSUER: z.string().min(1).optional(),
     LINEBACKER_JWT_AUDIENCE: z.string().min(1).optional(),
     LINEBACKER_JWT_JWKS_URL: optionalUrl,
-    LINEBACKER_ADMISSION_MAX_BACKLOG: z.coerce.number().int().min(0).default(20_000),
+    LINEBACKER_ADMISSION_MAX_BACKLOG: z.coerce.number().int().min(0).default(10_000),
     LINEBACKER_ADMISSION_MAX_WAIT_S: z.coerce.number().int().min(0).default(120),
 
     AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),

@@ -30,7 +30,7 @@ describe('loadConfig', () => {
   });
 
   it('gives the documented admission limits, 0 turning a rule off, and refuses negative ones (issue 10)', () => {
-    expect(loadConfig({}).admission).toEqual({ maxBacklog: 20_000, maxWaitSeconds: 120 });
+    expect(loadConfig({}).admission).toEqual({ maxBacklog: 10_000, maxWaitSeconds: 120 });
     expect(loadConfig({ LINEBACKER_ADMISSION_MAX_BACKLOG: '0', LINEBACKER_ADMISSION_MAX_WAIT_S: '30' }).admission).toEqual({
       maxBacklog: 0,
       maxWaitSeconds: 30,
