@@ -13,7 +13,7 @@ export async function readFanOutPosition(db: Queryable): Promise<number> {
  * snapshot (ids are handed out in increasing order), so by one that began before any endpoint
  * created after the snapshot was committed: with no endpoint in the snapshot, none of those events
  * is owed to anyone (a new endpoint is not sent the past) and the fan-out can pass them without
- * reading them. Two index-only lookups: the highest id is the primary key's last entry.
+ * reading them. Two cheap reads: the first row of webhook_endpoints, the primary key's last entry.
  */
 export async function readFanOutHorizon(db: Queryable): Promise<{ anyEndpoint: boolean; latestEventId: number }> {
   const { rows } = await db.query<{ anyEndpoint: boolean; latest: string }>(
