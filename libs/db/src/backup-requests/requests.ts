@@ -107,7 +107,11 @@ export interface BackupRequestPage {
   next: string | undefined;
 }
 
-/** The requester's (or everyone's) requests, newest first, keyset-paginated on the insertion sequence. */
+/**
+ * The requester's (or everyone's) requests, newest first, keyset-paginated on the insertion
+ * sequence. `seq > 0` (true of every row) lets it use the requester's index, which is partial on it
+ * so that the accept's duplicate lookup cannot (migration accept-lookup-one-index).
+ */
 export async function listBackupRequests(db: Queryable, filter: BackupRequestFilter): Promise<BackupRequestPage> {
   const { rows } = await db.query<BackupRequest & { seq: string }>(
     `SELECT ${REQUEST_COLUMNS}, seq FROM backup_requests
@@ -116,6 +120,7 @@ export async function listBackupRequests(db: Queryable, filter: BackupRequestFil
        AND ($3::text IS NULL OR backup_job_id = $3)
        AND ($4::timestamptz IS NULL OR received_at >= $4)
        AND ($5::bigint IS NULL OR seq < $5)
+       AND seq > 0
      ORDER BY seq DESC LIMIT $6`,
     [filter.requesterId ?? null, filter.status ?? null, filter.backupJobId ?? null, filter.since ?? null, filter.before ?? null, filter.limit + 1],
   );
