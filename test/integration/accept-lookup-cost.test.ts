@@ -89,24 +89,20 @@ function explainedConnection(db: TestDatabase, requesterId: string) {
       if (json) plans.push((JSON.parse(json) as { Plan: PlanNode }).Plan);
     }),
   );
+  const plansOfAccept = async (): Promise<PlanNode[]> => {
+    plans.length = 0;
+    await acceptBackupRequest(pool, newRequest(requesterId, 'next'));
+    expect(plans.length).toBeGreaterThan(1);
+    return [...plans];
+  };
   return {
     warm: async () => {
       for (let i = 0; i < CALLS_BEFORE_EXPLAINED; i += 1) await acceptBackupRequest(pool, newRequest(requesterId, `warm-${i}`));
     },
     /** The plans of one more accept: the call and the statements inside the accept function. */
-    plansOfAccept: async () => {
-      plans.length = 0;
-      await acceptBackupRequest(pool, newRequest(requesterId, 'next'));
-      expect(plans.length).toBeGreaterThan(1);
-      return [...plans];
-    },
+    plansOfAccept,
     /** Rows filtered out by the plans of one more accept. */
-    rowsFilteredOutByAccept: async () => {
-      plans.length = 0;
-      await acceptBackupRequest(pool, newRequest(requesterId, 'next'));
-      expect(plans.length).toBeGreaterThan(1);
-      return plans.map(rowsFilteredOut).reduce((a, b) => a + b, 0);
-    },
+    rowsFilteredOutByAccept: async () => (await plansOfAccept()).map(rowsFilteredOut).reduce((a, b) => a + b, 0),
     end: () => pool.end(),
   };
 }
@@ -126,25 +122,15 @@ it('examines a bounded number of rows per accept after many requests of a reques
   }
 });
 
-it('examines a bounded number of rows per accept on a connection that started on an empty table (a fresh deployment)', async () => {
+it.each([
+  ['an empty table (a fresh deployment)', false],
+  ['an empty, analyzed table (its statistics say: empty; a generic plan then scans the table)', true],
+])('examines a bounded number of rows per accept on a connection that started on %s', async (_table, analyzed) => {
   const { db, pool } = await databaseWithoutAutovacuum();
+  if (analyzed) await pool.query('ANALYZE backup_requests');
   const explained = explainedConnection(db, 'only-client');
   try {
     await explained.warm(); // its plans are made now, on a nearly empty table, and kept
-    for (let i = 0; i < REQUESTS_BEFORE; i += 1) await acceptBackupRequest(pool, newRequest('only-client', `${i}`));
-    expect(await explained.rowsFilteredOutByAccept()).toBeLessThanOrEqual(MAX_ROWS_FILTERED_OUT);
-  } finally {
-    await explained.end();
-    await pool.end();
-  }
-});
-
-it('examines a bounded number of rows per accept on a connection that started on an empty, analyzed table', async () => {
-  const { db, pool } = await databaseWithoutAutovacuum();
-  await pool.query('ANALYZE backup_requests'); // the statistics say: empty (a generic plan then scans the table)
-  const explained = explainedConnection(db, 'only-client');
-  try {
-    await explained.warm();
     for (let i = 0; i < REQUESTS_BEFORE; i += 1) await acceptBackupRequest(pool, newRequest('only-client', `${i}`));
     expect(await explained.rowsFilteredOutByAccept()).toBeLessThanOrEqual(MAX_ROWS_FILTERED_OUT);
   } finally {
@@ -157,7 +143,7 @@ it('examines a bounded number of rows per accept on a connection that started on
 // index (requester_id, seq DESC) also matches the lookup and yields its order, and some of the
 // bench's connections kept it. The lookup must have no index but its own to be served from: with
 // that one gone, what is left is a (disabled) sequential scan, never another index.
-it("serves the duplicate lookup from no index but the duplicate-lookup one", async () => {
+it('serves the duplicate lookup from no index but the duplicate-lookup one', async () => {
   const { db, pool } = await databaseWithoutAutovacuum();
   for (let i = 0; i < 50; i += 1) await acceptBackupRequest(pool, newRequest('only-client', `${i}`));
   await pool.query('DROP INDEX backup_requests_duplicate_lookup');
