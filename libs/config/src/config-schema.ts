@@ -79,6 +79,8 @@ export const envSchema = z
     LINEBACKER_JWT_JWKS_URL: optionalUrl,
     LINEBACKER_ADMISSION_MAX_BACKLOG: z.coerce.number().int().min(0).default(10_000),
     LINEBACKER_ADMISSION_MAX_WAIT_S: z.coerce.number().int().min(0).default(120),
+    LINEBACKER_ADMISSION_MAX_DRAIN_S: z.coerce.number().int().min(0).default(20),
+    LINEBACKER_ADMISSION_MIN_BACKLOG: z.coerce.number().int().min(0).default(1_000),
 
     AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
     LINEBACKER_AZURITE_PORT: port.default(10001),
@@ -287,7 +289,14 @@ function toConfig(e: Env) {
       jwt,
     },
     /** When the receiver refuses new requests (503) because the pipeline is far behind; 0 turns a rule off. */
-    admission: { maxBacklog: e.LINEBACKER_ADMISSION_MAX_BACKLOG, maxWaitSeconds: e.LINEBACKER_ADMISSION_MAX_WAIT_S },
+    admission: {
+      maxBacklog: e.LINEBACKER_ADMISSION_MAX_BACKLOG,
+      maxWaitSeconds: e.LINEBACKER_ADMISSION_MAX_WAIT_S,
+      /** The backlog is also bounded by this many seconds of work at the pipeline's drain capacity… */
+      maxDrainSeconds: e.LINEBACKER_ADMISSION_MAX_DRAIN_S,
+      /** …but never below this many jobs. */
+      minBacklog: e.LINEBACKER_ADMISSION_MIN_BACKLOG,
+    },
     interface: {
       connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString('127.0.0.1', e.LINEBACKER_AZURITE_PORT),
       /** Set when no AZURE_STORAGE_CONNECTION_STRING is given: Azurite is started under PM2. */

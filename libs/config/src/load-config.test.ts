@@ -30,11 +30,16 @@ describe('loadConfig', () => {
   });
 
   it('gives the documented admission limits, 0 turning a rule off, and refuses negative ones (issue 10)', () => {
-    expect(loadConfig({}).admission).toEqual({ maxBacklog: 10_000, maxWaitSeconds: 120 });
-    expect(loadConfig({ LINEBACKER_ADMISSION_MAX_BACKLOG: '0', LINEBACKER_ADMISSION_MAX_WAIT_S: '30' }).admission).toEqual({
-      maxBacklog: 0,
-      maxWaitSeconds: 30,
-    });
+    expect(loadConfig({}).admission).toEqual({ maxBacklog: 10_000, maxWaitSeconds: 120, maxDrainSeconds: 20, minBacklog: 1_000 });
+    expect(
+      loadConfig({
+        LINEBACKER_ADMISSION_MAX_BACKLOG: '0',
+        LINEBACKER_ADMISSION_MAX_WAIT_S: '30',
+        LINEBACKER_ADMISSION_MAX_DRAIN_S: '0',
+        LINEBACKER_ADMISSION_MIN_BACKLOG: '50',
+      }).admission,
+    ).toEqual({ maxBacklog: 0, maxWaitSeconds: 30, maxDrainSeconds: 0, minBacklog: 50 });
+    expect(() => loadConfig({ LINEBACKER_ADMISSION_MAX_DRAIN_S: '-1' })).toThrow(/LINEBACKER_ADMISSION_MAX_DRAIN_S/);
     expect(() => loadConfig({ LINEBACKER_ADMISSION_MAX_WAIT_S: '-1' })).toThrow(/LINEBACKER_ADMISSION_MAX_WAIT_S/);
     expect(() => loadConfig({ LINEBACKER_ADMISSION_MAX_BACKLOG: 'many' })).toThrow(/LINEBACKER_ADMISSION_MAX_BACKLOG/);
   });

@@ -3,7 +3,7 @@ import type { QueueStatistics } from '@linebacker/queues';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
-const limits: AdmissionLimits = { maxBacklog: 100, maxWaitSeconds: 120, staleAfterMs: 60_000 };
+const limits: AdmissionLimits = { maxBacklog: 100, maxWaitSeconds: 120, maxDrainSeconds: 0, minBacklog: 0, staleAfterMs: 60_000 };
 
 const queue = (waiting: number, oldestWaitingAgeSeconds: number | null = null): QueueStatistics => ({
   waiting,
@@ -59,6 +59,33 @@ describe('decideAdmission', () => {
     expect(decideAdmission(far, { ...limits, maxBacklog: 0 }, NOW).reason).toMatch(/^the pipeline is 86400 s behind/);
     expect(decideAdmission(far, { ...limits, maxWaitSeconds: 0 }, NOW).reason).toMatch(/^the pipeline has 1000000 jobs waiting/);
     expect(decideAdmission(far, { ...limits, maxBacklog: 0, maxWaitSeconds: 0 }, NOW).accepting).toBe(true);
+  });
+
+  describe('with a drain-time limit', () => {
+    const drained = { ...limits, maxBacklog: 10_000, maxDrainSeconds: 20, minBacklog: 50 };
+
+    it('refuses when the backlog is more than maxDrainSeconds of work at the drain capacity, naming both', () => {
+      expect(decideAdmission(snapshot({ allowed: queue(2_000) }), drained, NOW, 100).accepting).toBe(true);
+      expect(decideAdmission(snapshot({ allowed: queue(2_001) }), drained, NOW, 100)).toEqual({
+        accepting: false,
+        reason: 'the pipeline has 2001 jobs waiting (in created, allowed, status-received), 20 s of work at the 100 requests/s it finishes (limit 20 s)',
+      });
+    });
+
+    it('never limits below minBacklog jobs, nor above maxBacklog', () => {
+      expect(decideAdmission(snapshot({ allowed: queue(50) }), drained, NOW, 0.5).accepting).toBe(true);
+      expect(decideAdmission(snapshot({ allowed: queue(51) }), drained, NOW, 0.5).accepting).toBe(false);
+      expect(decideAdmission(snapshot({ allowed: queue(10_000) }), drained, NOW, 1_000).accepting).toBe(true);
+      expect(decideAdmission(snapshot({ allowed: queue(10_001) }), drained, NOW, 1_000).reason).toBe(
+        'the pipeline has 10001 jobs waiting (in created, allowed, status-received; limit 10000)',
+      );
+    });
+
+    it('falls back to maxBacklog while the drain capacity is unknown, and is off at 0', () => {
+      expect(decideAdmission(snapshot({ allowed: queue(9_000) }), drained, NOW, undefined).accepting).toBe(true);
+      expect(decideAdmission(snapshot({ allowed: queue(9_000) }), { ...drained, maxDrainSeconds: 0 }, NOW, 100).accepting).toBe(true);
+      expect(decideAdmission(snapshot({ allowed: queue(9_000) }), { ...drained, maxBacklog: 0 }, NOW, 100).accepting).toBe(false);
+    });
   });
 
   it('accepts without a snapshot (startup), without queue figures (Redis down), or on a stale snapshot', () => {

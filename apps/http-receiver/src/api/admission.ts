@@ -12,6 +12,13 @@ export interface AdmissionLimits {
   /** Refuse when the oldest waiting job of `created` or `status-received` is older than this; 0: no limit. */
   maxWaitSeconds: number;
   /**
+   * Refuse also when the backlog is more than this many seconds of work at the pipeline's drain
+   * capacity (drain-capacity.ts), but never under `minBacklog` jobs; 0: no such limit. A bound in
+   * jobs is a drain time for one machine only; this one holds on a slow box and a fast one.
+   */
+  maxDrainSeconds: number;
+  minBacklog: number;
+  /**
    * A snapshot older than this means its refresh is stuck (a Redis that stopped answering, say):
    * refusing on frozen figures could refuse for good, so such a snapshot admits.
    */
@@ -29,6 +36,20 @@ const WAIT_QUEUES = [QUEUES.created, QUEUES.statusReceived] as const;
 
 const ACCEPTING: Admission = { accepting: true, reason: null };
 
+/** Jobs waiting in every queue of the pipeline, as a snapshot counts them. */
+export const backlogOf = (snapshot: Pick<HealthSnapshot, 'queues'>): number =>
+  BACKLOG_QUEUES.reduce((sum, queue) => sum + (snapshot.queues[queue]?.waiting ?? 0), 0);
+
+/**
+ * The backlog limit: `maxBacklog`, or less when the drain capacity (requests per second the
+ * pipeline finishes, undefined while unknown) makes `maxDrainSeconds` of work fewer jobs. 0: none.
+ */
+function backlogLimit(limits: AdmissionLimits, drainPerSecond: number | undefined): { jobs: number; byDrain: boolean } {
+  if (limits.maxDrainSeconds === 0 || drainPerSecond === undefined) return { jobs: limits.maxBacklog, byDrain: false };
+  const drainJobs = Math.max(limits.minBacklog, Math.round(drainPerSecond * limits.maxDrainSeconds));
+  return limits.maxBacklog === 0 || drainJobs < limits.maxBacklog ? { jobs: drainJobs, byDrain: true } : { jobs: limits.maxBacklog, byDrain: false };
+}
+
 /**
  * Accepting unless a limit is passed. No snapshot yet (startup), a stale one, or one without queue
  * figures (Redis down) admits: requests are accepted while Redis is down (SPEC §5.1).
@@ -37,6 +58,7 @@ export function decideAdmission(
   snapshot: Pick<HealthSnapshot, 'generatedAt' | 'queues'> | undefined,
   limits: AdmissionLimits,
   now: number,
+  drainPerSecond?: number,
 ): Admission {
   if (!snapshot || now - Date.parse(snapshot.generatedAt) > limits.staleAfterMs) return ACCEPTING;
   const reasons: string[] = [];
@@ -48,10 +70,16 @@ export function decideAdmission(
       reasons.push(`the pipeline is ${oldest.age} s behind (the oldest job waiting in ${oldest.queue}; limit ${limits.maxWaitSeconds} s)`);
     }
   }
-  if (limits.maxBacklog > 0) {
-    const backlog = BACKLOG_QUEUES.reduce((sum, queue) => sum + (snapshot.queues[queue]?.waiting ?? 0), 0);
-    if (backlog > limits.maxBacklog) {
-      reasons.push(`the pipeline has ${backlog} jobs waiting (in ${BACKLOG_QUEUES.join(', ')}; limit ${limits.maxBacklog})`);
+  const limit = backlogLimit(limits, drainPerSecond);
+  if (limit.jobs > 0) {
+    const backlog = backlogOf(snapshot);
+    if (backlog > limit.jobs) {
+      const waiting = `the pipeline has ${backlog} jobs waiting (in ${BACKLOG_QUEUES.join(', ')}`;
+      reasons.push(
+        limit.byDrain && drainPerSecond
+          ? `${waiting}), ${Math.round(backlog / drainPerSecond)} s of work at the ${Math.round(drainPerSecond)} requests/s it finishes (limit ${limits.maxDrainSeconds} s)`
+          : `${waiting}; limit ${limit.jobs})`,
+      );
     }
   }
   return reasons.length === 0 ? ACCEPTING : { accepting: false, reason: reasons.join('; ') };

@@ -7,6 +7,7 @@ import type { RedisClient, RequestQueue, WakeupPublisher } from '@linebacker/que
 import type { WorkInProgress } from '@linebacker/runtime';
 import { decideAdmission, type AdmissionLimits } from './admission.js';
 import { refuseWhenOverloaded } from './admission-middleware.js';
+import { DrainCapacity } from './drain-capacity.js';
 import { createAuthenticator } from '../auth/authenticate.js';
 import { requireToken } from '../auth/auth-middleware.js';
 import { FailedAuthLimit } from '../auth/failed-auth-limit.js';
@@ -110,7 +111,11 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.use(requireToken(authenticator, failedAuth));
   app.use(redirectBrowsersToSignIn);
   app.use(rateLimitPerClient(deps.http.rateLimitPerMinute));
-  const admissionOf = (snapshot: HealthSnapshot | undefined) => decideAdmission(snapshot, deps.admission, Date.now());
+  const drainCapacity = new DrainCapacity(deps.admission.minBacklog);
+  const admissionOf = (snapshot: HealthSnapshot | undefined) => {
+    drainCapacity.observe(snapshot);
+    return decideAdmission(snapshot, deps.admission, Date.now(), drainCapacity.perSecond());
+  };
   app.use(healthzRoutes(deps.health, admissionOf));
   app.use(metrics.router);
   app.use(openApiRoutes());
