@@ -29,12 +29,13 @@ let writer: TestApiClient;
 let ops: TestApiClient;
 let location = 0;
 
-const post = () =>
-  call(receiver.url, 'POST', PATH, {
-    token: writer.apiKey,
+const post = (to = receiver, by = writer) =>
+  call(to.url, 'POST', PATH, {
+    token: by.apiKey,
     json: { backupJobId: 'nightly-db', dataDate: today, backupDataLocation: `/data/admission/${++location}` },
   });
-const admission = async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.admission as { accepting: boolean; reason: string | null };
+const healthz = async (of = receiver, by = ops) => (await call(of.url, 'GET', '/healthz', { token: by.apiKey })).body;
+const admission = async (of = receiver, by = ops) => (await healthz(of, by)).admission as { accepting: boolean; reason: string | null };
 /** Until the receiver's snapshot shows it accepting (the first one, or one taken after a drain). */
 const untilAccepting = () => expect.poll(admission, { timeout: 10_000 }).toEqual({ accepting: true, reason: null });
 const requestCount = async () => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM backup_requests')).rows[0]!.n;
@@ -115,7 +116,7 @@ describe('admission control (SPEC §6 overload)', () => {
     const longAgo = Date.now() - 10 * MAX_WAIT_S * 1000;
     await addWaiting(queues.allowed, 1, { timestamp: longAgo });
     // give the snapshot time to see it, then it must still accept
-    await expect.poll(async () => (await call(receiver.url, 'GET', '/healthz', { token: ops.apiKey })).body.queues?.allowed?.waiting, { timeout: 5000 }).toBe(1);
+    await expect.poll(async () => (await healthz()).queues?.allowed?.waiting, { timeout: 5000 }).toBe(1);
     expect(await admission()).toEqual({ accepting: true, reason: null });
     expect((await post()).status).toBe(202);
 
@@ -125,5 +126,70 @@ describe('admission control (SPEC §6 overload)', () => {
     const refused = await post();
     expect(refused.status).toBe(503);
     expect(refused.body.detail).toMatch(/^the pipeline is \d+ s behind/);
+  });
+});
+
+// The backlog limit as a drain time (LINEBACKER_ADMISSION_MAX_DRAIN_S): a receiver of its own, whose
+// only limit that can bite is the drain time (the job cap is 10,000, the wait rule off). Requests
+// leave the pipeline at a known pace while jobs wait (rows inserted NotAllowed: the status trigger
+// writes their history, which the health snapshot counts), and the limit follows from that pace.
+describe('admission control by drain time', () => {
+  const BACKLOG = 25;
+  let drainDb: TestDatabase;
+  let drainPool: pg.Pool;
+  let drainAzurite: Azurite;
+  let drainReceiver: TestReceiver;
+  let waitingAllowed: Queue;
+  let drainWriter: TestApiClient;
+  let drainOps: TestApiClient;
+
+  beforeAll(async () => {
+    drainDb = await createTestDatabase();
+    drainPool = new pg.Pool({ connectionString: drainDb.databaseUrl, max: 2 });
+    const prefix = testQueuePrefix();
+    ({ receiver: drainReceiver, azurite: drainAzurite } = await startReceiverWithAzurite(drainDb.databaseUrl, prefix, {
+      LINEBACKER_ADMISSION_MAX_BACKLOG: '10000',
+      LINEBACKER_ADMISSION_MAX_WAIT_S: '0',
+      LINEBACKER_ADMISSION_MAX_DRAIN_S: '1',
+      LINEBACKER_ADMISSION_MIN_BACKLOG: '5',
+      LINEBACKER_HEALTH_REFRESH_MS: '100',
+    }));
+    waitingAllowed = new Queue(QUEUES.allowed, { connection: redis, prefix });
+    drainWriter = await createTestApiClient(drainDb.databaseUrl, ['requests:write'], 'writer');
+    drainOps = await createTestApiClient(drainDb.databaseUrl, ['ops:read'], 'ops');
+  });
+
+  afterAll(async () => {
+    await drainReceiver?.close();
+    await waitingAllowed?.obliterate({ force: true });
+    await waitingAllowed?.close();
+    await drainAzurite?.stop();
+    await drainPool?.end();
+    await drainDb?.drop();
+  });
+
+  it('refuses once the backlog is more than that many seconds of the pace measured while a backlog drained', async () => {
+    await addWaiting(waitingAllowed, BACKLOG);
+    await expect.poll(async () => (await healthz(drainReceiver, drainOps)).queues?.allowed?.waiting, { timeout: 5000 }).toBe(BACKLOG);
+    // no pace measured yet: only the 10,000-job cap applies
+    expect(await admission(drainReceiver, drainOps)).toEqual({ accepting: true, reason: null });
+
+    // ~10 requests a second leave the pipeline for 12 s while the jobs wait
+    for (let tick = 0; tick < 24; tick += 1) {
+      await drainPool.query(
+        `INSERT INTO backup_requests (backup_request_id, requester_id, backup_job_id, data_date, backup_data_location, status, trace_id)
+         SELECT gen_random_uuid(), 'drained', 'nightly-db', current_date, '/drained/' || $1 || '/' || n, 'NotAllowed', 'trace'
+         FROM generate_series(1, 5) n`,
+        [tick],
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await expect.poll(async () => (await admission(drainReceiver, drainOps)).accepting, { timeout: 10_000 }).toBe(false);
+    expect((await admission(drainReceiver, drainOps)).reason).toMatch(
+      /^the pipeline has 25 jobs waiting \(in created, allowed, status-received\), \d+ s of work at the \d+ requests\/s it finishes \(limit 1 s\)$/,
+    );
+    const refused = await post(drainReceiver, drainWriter);
+    expect(refused.status).toBe(503);
+    expect(refused.body.detail).toMatch(/s of work at the \d+ requests\/s it finishes/);
   });
 });
