@@ -42,12 +42,13 @@ export const backlogOf = (snapshot: Pick<HealthSnapshot, 'queues'>): number =>
 
 /**
  * The backlog limit: `maxBacklog`, or less when the drain capacity (requests per second the
- * pipeline finishes, undefined while unknown) makes `maxDrainSeconds` of work fewer jobs. 0: none.
+ * pipeline finishes, undefined while unknown) makes `maxDrainSeconds` of work fewer jobs; then it
+ * carries that capacity. 0 jobs: none.
  */
-function backlogLimit(limits: AdmissionLimits, drainPerSecond: number | undefined): { jobs: number; byDrain: boolean } {
-  if (limits.maxDrainSeconds === 0 || drainPerSecond === undefined) return { jobs: limits.maxBacklog, byDrain: false };
+function backlogLimit(limits: AdmissionLimits, drainPerSecond: number | undefined): { jobs: number; drainPerSecond?: number } {
+  if (limits.maxDrainSeconds === 0 || drainPerSecond === undefined) return { jobs: limits.maxBacklog };
   const drainJobs = Math.max(limits.minBacklog, Math.round(drainPerSecond * limits.maxDrainSeconds));
-  return limits.maxBacklog === 0 || drainJobs < limits.maxBacklog ? { jobs: drainJobs, byDrain: true } : { jobs: limits.maxBacklog, byDrain: false };
+  return limits.maxBacklog === 0 || drainJobs < limits.maxBacklog ? { jobs: drainJobs, drainPerSecond } : { jobs: limits.maxBacklog };
 }
 
 /**
@@ -76,8 +77,8 @@ export function decideAdmission(
     if (backlog > limit.jobs) {
       const waiting = `the pipeline has ${backlog} jobs waiting (in ${BACKLOG_QUEUES.join(', ')}`;
       reasons.push(
-        limit.byDrain && drainPerSecond
-          ? `${waiting}), ${Math.round(backlog / drainPerSecond)} s of work at the ${Math.round(drainPerSecond)} requests/s it finishes (limit ${limits.maxDrainSeconds} s)`
+        limit.drainPerSecond !== undefined
+          ? `${waiting}), ${Math.round(backlog / limit.drainPerSecond)} s of work at the ${Math.round(limit.drainPerSecond)} requests/s it finishes (limit ${limits.maxDrainSeconds} s)`
           : `${waiting}; limit ${limit.jobs})`,
       );
     }
