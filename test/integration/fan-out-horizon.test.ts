@@ -62,8 +62,11 @@ describe('the fan-out without any webhook endpoint', () => {
     for (let i = 0; i < 5; i++) await twoEvents(clientId);
     const fanOut = new FanOut({ db: recording, pageSize: 500, log: pino({ level: 'silent' }), saveEveryMs: 0 });
 
+    expect(fanOut.sawNoEndpoint).toBe(false);
     expect(await fanOut.pass()).toEqual({ inserted: 0, more: false });
     expect(readsEventRows()).toBe(false);
+    // (the notifier then fans out on its poll only, not on event wake-ups)
+    expect(fanOut.sawNoEndpoint).toBe(true);
     const before = await latestEventId();
     expect(await savedPosition()).toBe(before);
 
@@ -73,6 +76,7 @@ describe('the fan-out without any webhook endpoint', () => {
     expect(await fanOut.pass()).toEqual({ inserted: 2, more: false });
     // (the control: with an endpoint, the same pass reads the event rows)
     expect(readsEventRows()).toBe(true);
+    expect(fanOut.sawNoEndpoint).toBe(false);
     expect(await deliveredEventIds()).toEqual([before + 1, before + 2]);
   });
 });

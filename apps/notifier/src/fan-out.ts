@@ -49,8 +49,18 @@ export class FanOut {
   private saved: number | undefined;
   private position = 0;
   private savedAt = 0;
+  private endpointSeen: boolean | undefined;
 
   constructor(private readonly deps: FanOutDeps) {}
+
+  /**
+   * Whether the last pass saw no webhook endpoint at all (false before the first pass). Then a
+   * pass only moves the position past events nobody is owed (nextEvents), so nothing is late if it
+   * waits for the next poll instead of running on every event wake-up (start-notifier.ts).
+   */
+  get sawNoEndpoint(): boolean {
+    return this.endpointSeen === false;
+  }
 
   /** One pass: how many deliveries it created, and whether more events may be waiting (a full page). */
   async pass(): Promise<{ inserted: number; more: boolean }> {
@@ -89,6 +99,7 @@ export class FanOut {
   private async nextEvents(): Promise<{ to: number; deliveries: NewDelivery[]; more: boolean } | undefined> {
     const { db } = this.deps;
     const horizon = await readFanOutHorizon(db);
+    this.endpointSeen = horizon.anyEndpoint;
     if (!horizon.anyEndpoint) {
       return horizon.latestEventId > this.position ? { to: horizon.latestEventId, deliveries: [], more: false } : undefined;
     }
