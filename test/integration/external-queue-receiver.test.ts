@@ -8,6 +8,7 @@ import { DependencyUnavailableError, type StatusReply } from '@linebacker/domain
 import { createInterfaceQueues, type InterfaceQueues, type PoisonRecord, type ReceivedMessage } from '@linebacker/interface-queue';
 import {
   QUEUES,
+  STATUS_JOB_REPLY_MAX_CHARS,
   createProducerConnection,
   createRequestQueue,
   statusReceivedJobId,
@@ -176,8 +177,15 @@ describe('valid replies (SPEC §4: durable in the inbox before the message is de
     const [first, second] = rows;
     const job = await statusReceived.getJob(statusReceivedJobId(first!.inboxId));
     expect(job?.name).toBe(QUEUES.statusReceived);
-    // the job is a wake-up: it names the inbox row, the reply stays in Postgres
-    expect(job?.data).toEqual({ inboxId: first!.inboxId, backupRequestId: succeeded.backupRequestId, traceId: 'trace-abc', receivedAt: expect.any(String) });
+    // the job is a wake-up: it names the inbox row, with a copy of a small reply (receive-status
+    // applies the copy only if the row holds exactly that reply)
+    expect(job?.data).toEqual({
+      inboxId: first!.inboxId,
+      backupRequestId: succeeded.backupRequestId,
+      traceId: 'trace-abc',
+      receivedAt: expect.any(String),
+      reply: succeeded,
+    });
     // without a traceId in the reply, receive-status matches the request's own trace id later
     expect((await statusReceived.getJob(statusReceivedJobId(second!.inboxId)))?.data).toMatchObject({ inboxId: second!.inboxId, traceId: '' });
     expect(await waitingJobs(statusReceived)).toBe(2);
@@ -185,6 +193,18 @@ describe('valid replies (SPEC §4: durable in the inbox before the message is de
     expect(await queues.statuses.approximateCount()).toBe(0);
     expect(await poll()).toBe(0);
     expect(await queues.poison.approximateCount()).toBe(0);
+  });
+
+  it(`a reply whose text is over ${STATUS_JOB_REPLY_MAX_CHARS} characters is woken without a copy (the inbox keeps it whole)`, async () => {
+    const { queues, statusReceived, pool, poll } = await setup();
+    const long = reply({ resultTypeCode: 'Failed', backupByteCount: 0, messageText: 'x'.repeat(STATUS_JOB_REPLY_MAX_CHARS) });
+    const short = reply({ resultTypeCode: 'Failed', backupByteCount: 0, messageText: 'x'.repeat(100) });
+    for (const r of [long, short]) await queues.statuses.send(JSON.stringify(r));
+    expect(await poll()).toBe(2);
+    const [longRow, shortRow] = await inbox(pool, queues.statuses.name);
+    expect(longRow!.reply).toEqual(long);
+    expect((await statusReceived.getJob(statusReceivedJobId(longRow!.inboxId)))?.data).not.toHaveProperty('reply');
+    expect((await statusReceived.getJob(statusReceivedJobId(shortRow!.inboxId)))?.data).toHaveProperty('reply', short);
   });
 
   it('a message delivered again (its delete was lost) is stored once and woken once', async () => {

@@ -4,6 +4,7 @@ import { PermanentError, parseStatusReply } from '@linebacker/domain';
 import { poisonRecord, type MessageQueue, type ReceivedMessage } from '@linebacker/interface-queue';
 import {
   QUEUES,
+  STATUS_JOB_REPLY_MAX_CHARS,
   statusReceivedJobData,
   statusReceivedJobId,
   type PipelineCounters,
@@ -139,15 +140,18 @@ async function moveToPoison(deps: ReceiveRepliesDeps, { message, reason }: BadMe
 
 /** Adds the wake-up job of every stored reply not applied yet; a failure is logged, not thrown. */
 async function wake(deps: ReceiveRepliesDeps, stored: StoredReply[], valid: ValidReply[]): Promise<void> {
-  const replies = new Map(valid.map((reply) => [reply.message.messageId, reply.incoming.reply]));
+  const replies = new Map(valid.map((reply) => [reply.message.messageId, reply]));
   const jobs = stored
     .filter((entry) => !entry.applied)
     .map((entry) => {
-      const reply = replies.get(entry.messageId)!;
+      const { message, incoming } = replies.get(entry.messageId)!;
+      const reply = incoming.reply;
       deps.log.debug({ backupRequestId: reply.backupRequestId, traceId: reply.traceId, result: reply.resultTypeCode }, 'reply received');
+      // a copy of a small reply saves receive-status a read of the inbox row (payloads.ts)
+      const copy = message.text.length <= STATUS_JOB_REPLY_MAX_CHARS ? { reply } : {};
       return {
         name: QUEUES.statusReceived,
-        data: statusReceivedJobData({ ...entry, backupRequestId: reply.backupRequestId, traceId: reply.traceId }),
+        data: statusReceivedJobData({ ...entry, backupRequestId: reply.backupRequestId, traceId: reply.traceId, ...copy }),
         opts: { jobId: statusReceivedJobId(entry.inboxId) },
       };
     });

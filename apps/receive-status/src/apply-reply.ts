@@ -15,7 +15,9 @@ import { replyAction, type ReplyAction, type RequestForReply, type RequestStatus
  * move to Succeeded and the inbox row's mark happen together or not at all. A state change is
  * conditional on the request still being in `status`; `applied: false` when it was not (a
  * concurrent reply or reconciliation moved it meanwhile), and then the inbox row stays unapplied.
- * A state change also tells the request's trace id.
+ * A state change also tells the request's trace id. With `carried` (the copy of the reply a
+ * wake-up job carries, which `reply` was validated from), only a state change is carried out, and
+ * only if the inbox row is unapplied and holds exactly that copy (markAppliedWhenMoved).
  */
 async function carryOut(
   db: Queryable,
@@ -23,6 +25,7 @@ async function carryOut(
   reply: StatusReply,
   action: ReplyAction,
   status: RequestStatus | undefined,
+  carried?: unknown,
 ): Promise<{ applied: boolean; traceId?: string }> {
   // every change is also conditional on the request's storage path being the reply's (the Backup
   // insert's own gate checks it too): the usual case assumes it without reading the request
@@ -30,7 +33,8 @@ async function carryOut(
   const storagePathNameIs = reply.storagePathName;
   const from = status ? [status] : [];
   const moved = (recorded: { traceId: string } | undefined) => ({ applied: Boolean(recorded), traceId: recorded?.traceId });
-  const alsoMarkApplied = markAppliedWhenMoved(inboxId, action.kind);
+  const alsoMarkApplied = markAppliedWhenMoved(inboxId, action.kind, carried);
+  if (carried !== undefined && (action.kind === 'reject' || action.kind === 'no-op')) return { applied: false };
   switch (action.kind) {
     case 'reject':
       await rejectInboxReply(db, inboxId, action.reason);
@@ -53,6 +57,33 @@ const MAX_ROUNDS = 5;
 /** The request as it nearly always is when its reply comes: Sent, without a Backup, sent for the reply's storage path. */
 const awaitingReply = (reply: StatusReply): RequestForReply => ({ status: 'Sent', hasBackup: false, storagePathName: reply.storagePathName });
 
+export interface AppliedReply {
+  action: ReplyAction;
+  traceId: string | undefined;
+}
+
+/**
+ * The usual case in one round trip: the reply table's decision for a request that awaits the reply
+ * (Sent, no Backup, the reply's storage path), carried out conditionally on that (and, with
+ * `carried`, on the inbox row holding that copy: carryOut). Undefined when the request (or the row)
+ * was not so.
+ */
+async function applyAsAwaited(db: Queryable, inboxId: string, reply: StatusReply, carried?: unknown): Promise<AppliedReply | undefined> {
+  const assumed = awaitingReply(reply);
+  const action = replyAction(assumed, reply);
+  const done = await carryOut(db, inboxId, reply, action, assumed.status, carried);
+  return done.applied ? { action, traceId: done.traceId } : undefined;
+}
+
+/**
+ * Applies the copy of its reply that a wake-up job carries (payloads.ts), without reading the
+ * inbox row: `reply` is what `carried` validated to. Only the usual case (applyAsAwaited), and only
+ * if the row is unapplied and holds exactly `carried`; undefined otherwise, and then the caller
+ * reads the row and applies what it holds (applyStatusReply).
+ */
+export const applyCarriedReply = (db: Queryable, inboxId: string, reply: StatusReply, carried: unknown): Promise<AppliedReply | undefined> =>
+  applyAsAwaited(db, inboxId, reply, carried);
+
 /**
  * Applies the reply of inbox row `inboxId` (SPEC §4) and marks the row applied with it. First, in
  * one round trip, as if the request awaits it (Sent, no Backup, the reply's storage path: the usual
@@ -65,15 +96,9 @@ const awaitingReply = (reply: StatusReply): RequestForReply => ({ status: 'Sent'
  * what was done, and the request's trace id (replies need not carry it); a rejected reply is kept in
  * rejected_replies.
  */
-export async function applyStatusReply(
-  db: Queryable,
-  inboxId: string,
-  reply: StatusReply,
-): Promise<{ action: ReplyAction; traceId: string | undefined }> {
-  const assumed = awaitingReply(reply);
-  const usual = replyAction(assumed, reply);
-  const first = await carryOut(db, inboxId, reply, usual, assumed.status);
-  if (first.applied) return { action: usual, traceId: first.traceId };
+export async function applyStatusReply(db: Queryable, inboxId: string, reply: StatusReply): Promise<AppliedReply> {
+  const first = await applyAsAwaited(db, inboxId, reply);
+  if (first) return first;
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const request = await readRequestForReply(db, reply.backupRequestId);
     let action = replyAction(request, reply);

@@ -1,6 +1,7 @@
 export { QUEUES, type QueueName } from './queue-names.js';
 export {
   requestJobData,
+  STATUS_JOB_REPLY_MAX_CHARS,
   statusReceivedJobData,
   statusReceivedJobId,
   type AllowedJobData,

@@ -22,12 +22,19 @@ export interface AllowedJobData extends RequestJobData {
 
 /**
  * A wake-up for receive-status: a reply is waiting in the reply inbox (SPEC §4), row `inboxId`.
- * The reply itself is read from the inbox, never from the job (which anyone with the queue UI
- * could edit); `backupRequestId` and `traceId` are for logs only.
+ * `backupRequestId` and `traceId` are for logs only. `reply`, when present, is a copy of the reply
+ * as the inbox row holds it (only for small replies: STATUS_JOB_REPLY_MAX_CHARS), so that the usual
+ * case needs no read of the row; it is never trusted (anyone with the queue UI could edit a job):
+ * receive-status applies it only in a statement that requires the row to hold exactly that reply,
+ * and otherwise reads the row.
  */
 export interface StatusReceivedJobData extends RequestJobData {
   inboxId: string;
+  reply?: unknown;
 }
+
+/** Replies whose message text is longer than this are not copied into their wake-up job. */
+export const STATUS_JOB_REPLY_MAX_CHARS = 2048;
 
 /** The payload of a request's job (created, allowed), from the request as stored. */
 export const requestJobData = (request: { backupRequestId: string; traceId: string; receivedAt: Date }): RequestJobData => ({
@@ -36,17 +43,19 @@ export const requestJobData = (request: { backupRequestId: string; traceId: stri
   receivedAt: request.receivedAt.toISOString(),
 });
 
-/** The payload of a status-received job, from the inbox row and its reply's ids. */
+/** The payload of a status-received job, from the inbox row and its reply's ids (and the reply, see above). */
 export const statusReceivedJobData = (entry: {
   inboxId: string;
   backupRequestId: string;
   traceId: string | undefined;
   receivedAt: Date;
+  reply?: unknown;
 }): StatusReceivedJobData => ({
   inboxId: entry.inboxId,
   backupRequestId: entry.backupRequestId,
   traceId: entry.traceId ?? '',
   receivedAt: entry.receivedAt.toISOString(),
+  ...(entry.reply === undefined ? {} : { reply: entry.reply }),
 });
 
 /** status-received jobs are keyed by inbox row (BullMQ refuses integer ids): a reply is one job. */

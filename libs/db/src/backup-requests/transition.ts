@@ -36,19 +36,23 @@ export interface Transition {
  * Work that must succeed in the same statement for the transition to happen: SQL CTEs (`name AS
  * (...)`, comma-separated) whose last one, `gate`, yields the `backup_request_id` allowed to move.
  * `$1` is the array of request ids, `$3` the statuses it may move from; their own parameters are
- * numbered from $7.
+ * numbered from $7. `requires` is the move's further condition (a follow-up's, `AND ...`, or
+ * empty): the gate does its work only where it holds.
  */
 export interface TransitionGate {
-  ctes: string;
+  ctes: (requires: string) => string;
   params: unknown[];
 }
 
 /**
  * Work done in the same statement only when the request moved: SQL CTEs that may read `moved` (the
- * rows the UPDATE returned), with their parameters numbered from `first` (given by the statement).
+ * rows the UPDATE returned), with their parameters numbered from `first` (given by the statement);
+ * and, when `requires` is given, a further condition of the move itself (an SQL boolean, with the
+ * same parameters).
  */
 export interface TransitionFollowUp {
   ctes: (first: number) => string;
+  requires?: (first: number) => string;
   params: unknown[];
 }
 
@@ -74,16 +78,18 @@ async function transition(
   const extraParams = [...(gate?.params ?? []), ...(followUp?.params ?? [])];
   const pathParams = change.storagePathNameIs === undefined ? [] : [change.storagePathNameIs];
   const pathCondition = pathParams.length ? `AND storage_path_name = $${7 + extraParams.length}` : '';
+  const followUpFirst = 7 + (gate?.params.length ?? 0);
+  const required = followUp?.requires ? `AND ${followUp.requires(followUpFirst)}` : '';
   const update = `UPDATE backup_requests SET status = $2, status_reason = $4,
          backup_provider_code = coalesce($5, backup_provider_code),
          storage_path_name = coalesce($6, storage_path_name)${setTimestamp}
-       WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[]) ${pathCondition}
+       WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[]) ${pathCondition} ${required}
          ${gate ? 'AND backup_request_id IN (SELECT backup_request_id FROM gate)' : ''}
        RETURNING backup_request_id AS "backupRequestId", status, status_reason AS "statusReason", trace_id AS "traceId"`;
   const statement = followUp
-    ? `WITH ${[gate?.ctes, `moved AS (${update})`, followUp.ctes(7 + (gate?.params.length ?? 0))].filter(Boolean).join(', ')}
+    ? `WITH ${[gate?.ctes(required), `moved AS (${update})`, followUp.ctes(followUpFirst)].filter(Boolean).join(', ')}
        SELECT * FROM moved`
-    : `${gate ? `WITH ${gate.ctes} ` : ''}${update}`;
+    : `${gate ? `WITH ${gate.ctes(required)} ` : ''}${update}`;
   const { rows } = await db.query<RecordedTransition & { backupRequestId: string }>({
     ...preparedStatement(statement),
     values: [

@@ -16,9 +16,9 @@ const backupInsertedGate = (reply: StatusReply): TransitionGate => ({
   // request is still in the status the decision was taken on, and nobody can move it before the
   // UPDATE of this same statement; and only for the storage path the request was sent with ($7,
   // the reply's: libs/domain replyAction rejects any other)
-  ctes: `locked AS (
+  ctes: (requires) => `locked AS (
      SELECT backup_request_id, backup_job_id, data_date, backup_provider_code FROM backup_requests
-     WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[]) AND storage_path_name = $7
+     WHERE backup_request_id = ANY ($1::uuid[]) AND status = ANY ($3::text[]) AND storage_path_name = $7 ${requires}
      FOR UPDATE
    ), gate AS (
      INSERT INTO backups (backup_id, backup_request_id, backup_job_id, data_date, backup_provider_code,

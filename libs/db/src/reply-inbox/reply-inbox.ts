@@ -55,14 +55,23 @@ export async function readInboxEntry(db: Queryable, inboxId: string): Promise<In
 
 /**
  * The part of a transition statement that marks the inbox row applied, with what was done, only
- * when the request moved (`moved`, transition.ts): the change and its mark commit together.
+ * when the request moved (`moved`, transition.ts): the change and its mark commit together. With
+ * `storedReply` (a copy of the reply that did not come from the inbox: the one a wake-up job
+ * carries), the request moves only if the row is not applied yet and holds exactly that reply
+ * (jsonb equality), so a copy that was edited or is stale changes nothing.
  */
-export const markAppliedWhenMoved = (inboxId: string, outcome: string): TransitionFollowUp => ({
+export const markAppliedWhenMoved = (inboxId: string, outcome: string, storedReply?: unknown): TransitionFollowUp => ({
   ctes: (first) => `applied AS (
      UPDATE reply_inbox SET applied_at = now(), outcome = $${first + 1}
      WHERE inbox_id = $${first} AND applied_at IS NULL AND EXISTS (SELECT 1 FROM moved)
    )`,
-  params: [inboxId, outcome],
+  ...(storedReply === undefined
+    ? { params: [inboxId, outcome] }
+    : {
+        requires: (first: number) =>
+          `EXISTS (SELECT 1 FROM reply_inbox WHERE inbox_id = $${first} AND applied_at IS NULL AND reply = $${first + 2}::jsonb)`,
+        params: [inboxId, outcome, JSON.stringify(storedReply)],
+      }),
 });
 
 /** Marks the inbox row applied with what was done (for a reply that changed nothing). */
