@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptBackupRequest, createWebhookEndpoint, listDeliveries, recordTransition } from '@linebacker/db';
+import { acceptBackupRequest, createWebhookEndpoint, deleteWebhookEndpoint, listDeliveries, recordTransition } from '@linebacker/db';
 import type { RequestStatus } from '@linebacker/domain';
 import { startNotifier } from '../../apps/notifier/src/start-notifier.js';
 import { createTestApiClient } from '../support/api-client.js';
+import { waitFor } from '../support/exit-hooks.js';
 import { testAppContext } from '../support/receiver.js';
 import { createTestDatabase, testQueuePrefix, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 import { startWebhookReceiver, verifyStandardWebhook, type Behaviour, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -314,6 +316,31 @@ describe('graceful shutdown', () => {
     } finally {
       await shutdownPool.end();
       await shutdownDb.drop();
+    }
+  });
+});
+
+describe('event wake-ups (issue 10: nobody is woken for nothing)', () => {
+  it('the fan-out leader listens to them only while a webhook endpoint exists', async () => {
+    const own = await createTestDatabase();
+    const ownPrefix = testQueuePrefix();
+    const app = testAppContext({ ...NOTIFIER_ENV, DATABASE_URL: own.databaseUrl, REDIS_URL: testRedisUrl(), LINEBACKER_QUEUE_PREFIX: ownPrefix });
+    const redis = new Redis(testRedisUrl());
+    const listeners = async () => ((await redis.pubsub('NUMSUB', `${ownPrefix}:linebacker:events`)) as [string, number])[1];
+    try {
+      await startNotifier(app.context);
+      await sleep(1000); // several passes (LINEBACKER_NOTIFIER_POLL_MS 200), none with an endpoint
+      expect(await listeners()).toBe(0);
+      const { endpointId } = await clientWithEndpoint('http://127.0.0.1:9/hook', undefined, own.databaseUrl);
+      await waitFor('a subscription to event wake-ups', async () => (await listeners()) === 1, 3000);
+      const endpointPool = new pg.Pool({ connectionString: own.databaseUrl, max: 1 });
+      await deleteWebhookEndpoint(endpointPool, endpointId);
+      await endpointPool.end();
+      await waitFor('no subscription to event wake-ups', async () => (await listeners()) === 0, 3000);
+    } finally {
+      redis.disconnect();
+      await app.close();
+      await own.drop();
     }
   });
 });

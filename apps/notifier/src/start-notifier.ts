@@ -2,12 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AdvisoryLeadership, openPool, type Pool } from '@linebacker/db';
 import { backoffDelayMs } from '@linebacker/domain';
 import {
-  WakeupPublisher,
+  wakeupPublisherOn,
   createProducerConnection,
   deliveryWakeupChannel,
   openCounters,
   subscribeToEventWakeups,
   subscribeToWakeups,
+  type WakeupSubscription,
 } from '@linebacker/queues';
 import { startWakeableTask, type AppContext } from '@linebacker/runtime';
 import { startDeliveries } from './deliver.js';
@@ -34,7 +35,7 @@ export async function startNotifier(context: AppContext): Promise<void> {
   const redis = createProducerConnection(config.redis, 'linebacker:notifier');
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
-  const deliveryWakeups = new WakeupPublisher(redis, deliveryWakeupChannel(config.redis.queuePrefix));
+  const deliveryWakeups = wakeupPublisherOn(redis, deliveryWakeupChannel(config.redis.queuePrefix));
   onShutdown('delivery wake-ups', () => deliveryWakeups.close());
 
   const deliveries = startDeliveries({
@@ -52,12 +53,30 @@ export async function startNotifier(context: AppContext): Promise<void> {
   const leadership = new AdvisoryLeadership(config.database.url, FAN_OUT_LOCK_KEY, config.database.connectTimeoutMs);
   onShutdown('fan-out leadership', () => leadership.release());
   const fanOut = new FanOut({ db: pool, pageSize: FAN_OUT_PAGE, log: logger, counters });
+  const onError = (err: Error) => logger.debug({ err }, 'Redis wake-up subscription error');
+  // Event wake-ups are listened to only by the fan-out leader, and only while the last pass saw a
+  // webhook endpoint. Without one, a pass only moves the position past events nobody is owed: it
+  // runs on its poll, and an endpoint created meanwhile is not owed the events before it (its first
+  // events are fanned out within pollMs, then wake-ups are listened to again). Unsubscribed, this
+  // process is not woken by the ≤ 10 wake-ups a second of every committing process, and those
+  // publish once a second while nobody listens (libs/queues wakeups.ts; issue 10).
+  let eventWakeups: WakeupSubscription | undefined;
+  const listenToEventWakeups = (wanted: boolean) => {
+    if (wanted && !eventWakeups) eventWakeups = subscribeToEventWakeups(config.redis, () => fanOutTask.wake(), onError);
+    if (!wanted && eventWakeups) {
+      eventWakeups.close();
+      eventWakeups = undefined;
+    }
+  };
+  // (registered before the fan-out: released after it stopped, so no pass subscribes again)
+  onShutdown('event wake-up subscription', () => listenToEventWakeups(false));
   let triedAt = 0;
   const fanOutTask = startWakeableTask({
     pollMs: config.notifier.pollMs,
     minGapMs: config.notifier.fanOutGapMs,
     run: async () => {
       if (!leadership.isLeader) {
+        listenToEventWakeups(false);
         if (Date.now() - triedAt < LEADERSHIP_RETRY_MS) return false;
         triedAt = Date.now();
         if (!(await leadership.tryAcquire())) return false;
@@ -65,6 +84,7 @@ export async function startNotifier(context: AppContext): Promise<void> {
       }
       try {
         const { inserted, more } = await fanOut.pass();
+        listenToEventWakeups(!fanOut.sawNoEndpoint);
         if (inserted > 0) {
           deliveries.wake();
           deliveryWakeups.notify();
@@ -78,26 +98,11 @@ export async function startNotifier(context: AppContext): Promise<void> {
   });
   onShutdown('fan-out', () => fanOutTask.stop());
 
-  const onError = (err: Error) => logger.debug({ err }, 'Redis wake-up subscription error');
-  // While no endpoint exists the fan-out has nobody to deliver to: it runs on its poll only, not on
-  // the ≤ 10 wake-ups a second per committing process (issue 10: at 60 requests/s the notifier
-  // went from 0.44–0.54 to 0.30–0.38 ms of CPU per request). An endpoint created meanwhile is not
-  // owed the events before it, and its first events are fanned out within pollMs.
-  const events = subscribeToEventWakeups(
-    config.redis,
-    () => {
-      if (!fanOut.sawNoEndpoint) fanOutTask.wake();
-    },
-    onError,
-  );
   const due = subscribeToWakeups(config.redis, deliveryWakeupChannel(config.redis.queuePrefix), () => deliveries.wake(), {
     connectionName: 'linebacker:delivery-wakeups:subscriber',
     onError,
   });
-  onShutdown('wake-up subscriptions', () => {
-    events.close();
-    due.close();
-  });
+  onShutdown('delivery wake-up subscription', () => due.close());
   await untilPostgresAnswers(context, pool);
 }
 

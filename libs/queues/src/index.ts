@@ -44,6 +44,7 @@ export {
   deliveryWakeupChannel,
   eventWakeupChannel,
   openWakeupPublisher,
+  wakeupPublisherOn,
   subscribeToEventWakeups,
   subscribeToWakeups,
   type WakeupSubscription,

@@ -2,12 +2,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { WakeupPublisher } from './wakeups.js';
 
-/** A stand-in for the Redis connection: counts PUBLISHes. */
+/** A stand-in for the Redis connection: counts PUBLISHes; each reaches `receivers.count` subscribers. */
 function fakeRedis(status = 'ready') {
   const published: string[] = [];
+  const receivers = { count: 1 };
   return {
     published,
-    redis: { status, publish: async (channel: string) => void published.push(channel) as unknown as number },
+    receivers,
+    redis: {
+      status,
+      publish: async (channel: string) => {
+        published.push(channel);
+        return receivers.count;
+      },
+    },
   };
 }
 
@@ -35,5 +43,26 @@ describe('WakeupPublisher', () => {
     const down = fakeRedis('reconnecting');
     new WakeupPublisher(down.redis as never, 'c').notify();
     expect(down.published).toEqual([]);
+  });
+
+  it('after a PUBLISH that reached nobody, publishes at most once per unheard interval, until one reaches a subscriber', async () => {
+    const { redis, published, receivers } = fakeRedis();
+    receivers.count = 0;
+    const publisher = new WakeupPublisher(redis as never, 'c', 20, 800);
+    publisher.notify();
+    await sleep(10); // the PUBLISH's answer (0 receivers) has come back
+    for (let i = 0; i < 10; i += 1) {
+      publisher.notify();
+      await sleep(10);
+    }
+    expect(published).toHaveLength(1); // ~100 ms of wake-ups, nobody listening: no second PUBLISH yet
+    receivers.count = 1;
+    await sleep(900); // the one waiting goes out 800 ms after the first, and reaches a subscriber
+    expect(published).toHaveLength(2);
+    publisher.notify();
+    await sleep(40);
+    publisher.notify();
+    await sleep(40);
+    expect(published).toHaveLength(4); // back to one per 20 ms
   });
 });

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { RedisConfig } from '@linebacker/config';
 import { createProducerConnection, createWorkerConnection, type RedisClient } from './redis-connection.js';
 
@@ -21,23 +22,37 @@ export const deliveryWakeupChannel = (prefix: string): string => `${prefix}:line
 export const WAKEUP_MIN_INTERVAL_MS = 100;
 
 /**
+ * The same while nobody listens: after a PUBLISH that reached no subscriber, the next one waits
+ * this long (the readers' own poll period: a reader that subscribes meanwhile misses nothing it
+ * would not find on its next poll), and the 100 ms cadence comes back with the first PUBLISH that
+ * reaches one. A pipeline whose notifier has no webhook endpoint to serve and whose receivers stream
+ * no events (the notifier then unsubscribes) so publishes once a second per process instead of ten
+ * times (issue 10: each PUBLISH is a round trip).
+ */
+export const WAKEUP_UNHEARD_INTERVAL_MS = 1000;
+
+/**
  * Publishes wake-ups on one channel, coalesced: the first `notify()` publishes at once, those in
- * the next `minIntervalMs` become one PUBLISH at its end. Never throws and never waits: with Redis
- * unavailable the wake-up is dropped (readers poll).
+ * the next `minIntervalMs` (`unheardIntervalMs` after a PUBLISH nobody received) become one
+ * PUBLISH at its end. Never throws and never waits: with Redis unavailable the wake-up is dropped
+ * (readers poll). On a Redis Cluster a PUBLISH counts only the subscribers of the node it was sent
+ * to, so there `unheardIntervalMs` should be `minIntervalMs` (openWakeupPublisher does that).
  */
 export class WakeupPublisher {
   private lastAt = 0;
+  private heard = true;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Pick<RedisClient, 'publish' | 'status'>,
     private readonly channel: string,
     private readonly minIntervalMs = WAKEUP_MIN_INTERVAL_MS,
+    private readonly unheardIntervalMs = WAKEUP_UNHEARD_INTERVAL_MS,
   ) {}
 
   notify(): void {
     if (this.timer) return;
-    const waitMs = this.lastAt + this.minIntervalMs - Date.now();
+    const waitMs = this.lastAt + (this.heard ? this.minIntervalMs : this.unheardIntervalMs) - Date.now();
     if (waitMs <= 0) return this.publish();
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -57,15 +72,26 @@ export class WakeupPublisher {
   private publish(): void {
     this.lastAt = Date.now();
     if (this.redis.status !== 'ready') return;
-    this.redis.publish(this.channel, '1').catch(() => undefined);
+    this.redis.publish(this.channel, '1').then(
+      (receivers) => {
+        this.heard = receivers > 0;
+      },
+      () => undefined,
+    );
   }
 }
+
+/** A publisher on `connection`: on a Cluster, where PUBLISH cannot tell whether anyone listens, always at the 100 ms cadence. */
+export const wakeupPublisherOn = (connection: RedisClient, channel: string): WakeupPublisher =>
+  connection instanceof Cluster
+    ? new WakeupPublisher(connection, channel, WAKEUP_MIN_INTERVAL_MS, WAKEUP_MIN_INTERVAL_MS)
+    : new WakeupPublisher(connection, channel);
 
 /** A publisher of event wake-ups on a fail-fast connection of its own, for apps that have none to share. */
 export function openWakeupPublisher(redis: RedisConfig, channel: string, connectionName: string): { publisher: WakeupPublisher; close: () => void } {
   const connection = createProducerConnection(redis, connectionName);
   connection.on('error', () => undefined);
-  const publisher = new WakeupPublisher(connection, channel);
+  const publisher = wakeupPublisherOn(connection, channel);
   return {
     publisher,
     close: () => {
