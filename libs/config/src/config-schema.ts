@@ -107,7 +107,7 @@ export const envSchema = z
     LINEBACKER_RECEIVER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(50),
     LINEBACKER_RECEIVER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     LINEBACKER_MAX_DEQUEUE_COUNT: positiveInt.default(5),
-    LINEBACKER_INTERFACE_MAX_DEPTH: positiveInt.default(300),
+    LINEBACKER_INTERFACE_MAX_DEPTH: positiveInt.default(150),
     LINEBACKER_INTERFACE_DEPTH_SAMPLE_MS: positiveInt.default(200),
 
     LINEBACKER_HEALTH_REFRESH_MS: positiveInt.default(1000),
