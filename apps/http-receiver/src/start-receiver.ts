@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import { AdvisoryLeadership, openPool } from '@linebacker/db';
 import {
   QUEUES,
-  wakeupPublisherOn,
+  WakeupPublisher,
   createProducerConnection,
   eventWakeupChannel,
   createRequestQueue,
@@ -34,7 +34,7 @@ export async function startReceiver(context: AppContext): Promise<{ port: number
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
   // status changes committed here (accepted requests, reply timeouts) wake the event readers
-  const wakeups = wakeupPublisherOn(redis, eventWakeupChannel(config.redis.queuePrefix));
+  const wakeups = new WakeupPublisher(redis, eventWakeupChannel(config.redis.queuePrefix));
   onShutdown('event wake-ups', () => wakeups.close());
   void waitUntilReady(redis, 5000).then(async (ready) => {
     if (!ready) return logger.warn('Redis is not reachable: accepted requests wait in Postgres until it is');

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AdvisoryLeadership, openPool, type Pool } from '@linebacker/db';
 import { backoffDelayMs } from '@linebacker/domain';
 import {
-  wakeupPublisherOn,
+  WakeupPublisher,
   createProducerConnection,
   deliveryWakeupChannel,
   openCounters,
@@ -35,7 +35,7 @@ export async function startNotifier(context: AppContext): Promise<void> {
   const redis = createProducerConnection(config.redis, 'linebacker:notifier');
   redis.on('error', (err) => logger.debug({ err }, 'Redis connection error'));
   onShutdown('redis', () => redis.disconnect());
-  const deliveryWakeups = wakeupPublisherOn(redis, deliveryWakeupChannel(config.redis.queuePrefix));
+  const deliveryWakeups = new WakeupPublisher(redis, deliveryWakeupChannel(config.redis.queuePrefix));
   onShutdown('delivery wake-ups', () => deliveryWakeups.close());
 
   const deliveries = startDeliveries({

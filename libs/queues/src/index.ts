@@ -44,7 +44,6 @@ export {
   deliveryWakeupChannel,
   eventWakeupChannel,
   openWakeupPublisher,
-  wakeupPublisherOn,
   subscribeToEventWakeups,
   subscribeToWakeups,
   type WakeupSubscription,

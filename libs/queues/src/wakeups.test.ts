@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { WakeupPublisher } from './wakeups.js';
 
@@ -64,5 +65,17 @@ describe('WakeupPublisher', () => {
     publisher.notify();
     await sleep(40);
     expect(published).toHaveLength(4); // back to one per 20 ms
+  });
+
+  it('on a Redis Cluster (where PUBLISH counts one node only) keeps the cadence whatever PUBLISH answers', async () => {
+    const { redis, published, receivers } = fakeRedis();
+    receivers.count = 0;
+    const onCluster = Object.assign(Object.create(Cluster.prototype) as object, redis);
+    const publisher = new WakeupPublisher(onCluster as never, 'c', 20);
+    publisher.notify();
+    await sleep(40);
+    publisher.notify();
+    await sleep(40);
+    expect(published).toHaveLength(2);
   });
 });

@@ -36,7 +36,7 @@ export const WAKEUP_UNHEARD_INTERVAL_MS = 1000;
  * the next `minIntervalMs` (`unheardIntervalMs` after a PUBLISH nobody received) become one
  * PUBLISH at its end. Never throws and never waits: with Redis unavailable the wake-up is dropped
  * (readers poll). On a Redis Cluster a PUBLISH counts only the subscribers of the node it was sent
- * to, so there `unheardIntervalMs` should be `minIntervalMs` (openWakeupPublisher does that).
+ * to, so there `unheardIntervalMs` is `minIntervalMs` unless given.
  */
 export class WakeupPublisher {
   private lastAt = 0;
@@ -47,7 +47,7 @@ export class WakeupPublisher {
     private readonly redis: Pick<RedisClient, 'publish' | 'status'>,
     private readonly channel: string,
     private readonly minIntervalMs = WAKEUP_MIN_INTERVAL_MS,
-    private readonly unheardIntervalMs = WAKEUP_UNHEARD_INTERVAL_MS,
+    private readonly unheardIntervalMs = redis instanceof Cluster ? minIntervalMs : WAKEUP_UNHEARD_INTERVAL_MS,
   ) {}
 
   notify(): void {
@@ -81,17 +81,11 @@ export class WakeupPublisher {
   }
 }
 
-/** A publisher on `connection`: on a Cluster, where PUBLISH cannot tell whether anyone listens, always at the 100 ms cadence. */
-export const wakeupPublisherOn = (connection: RedisClient, channel: string): WakeupPublisher =>
-  connection instanceof Cluster
-    ? new WakeupPublisher(connection, channel, WAKEUP_MIN_INTERVAL_MS, WAKEUP_MIN_INTERVAL_MS)
-    : new WakeupPublisher(connection, channel);
-
 /** A publisher of event wake-ups on a fail-fast connection of its own, for apps that have none to share. */
 export function openWakeupPublisher(redis: RedisConfig, channel: string, connectionName: string): { publisher: WakeupPublisher; close: () => void } {
   const connection = createProducerConnection(redis, connectionName);
   connection.on('error', () => undefined);
-  const publisher = wakeupPublisherOn(connection, channel);
+  const publisher = new WakeupPublisher(connection, channel);
   return {
     publisher,
     close: () => {
